@@ -1,0 +1,25 @@
+/* Private to src/api: every handler, one group per resource file. */
+#ifndef SEGMENTD_API_HANDLERS_H
+#define SEGMENTD_API_HANDLERS_H
+
+#include "segmentd/http.h"
+
+/* ops.c */
+void api_healthz(struct sd_request *req);
+void api_readyz(struct sd_request *req);
+void api_metrics(struct sd_request *req);
+void api_openapi(struct sd_request *req);
+
+/* keys.c */
+void api_keys_create(struct sd_request *req);
+void api_keys_list(struct sd_request *req);
+void api_keys_delete(struct sd_request *req);
+
+/* workspaces.c */
+void api_workspaces_create(struct sd_request *req);
+void api_workspaces_list(struct sd_request *req);
+void api_workspaces_get(struct sd_request *req);
+void api_workspaces_update(struct sd_request *req);
+void api_workspaces_delete(struct sd_request *req);
+
+#endif

@@ -1,0 +1,34 @@
+/* The route table: every endpoint, the access it demands, and how it runs. */
+#include "handlers.h"
+#include "segmentd/api.h"
+
+#define PUBLIC SD_ACCESS_PUBLIC
+#define READ SD_ACCESS_READ
+#define INGEST SD_ACCESS_INGEST
+#define ADMIN SD_ACCESS_ADMIN
+#define BOOTSTRAP SD_ACCESS_BOOTSTRAP
+#define INLINE SD_ROUTE_INLINE
+#define JSON SD_ROUTE_JSON
+#define ANYTIME SD_ROUTE_ANYTIME
+
+const struct sd_route sd_api_routes[] = {
+    /* operations: no key */
+    {"GET", "/healthz", PUBLIC, INLINE | ANYTIME, api_healthz},
+    {"GET", "/readyz", PUBLIC, ANYTIME, api_readyz},
+    {"GET", "/metrics", PUBLIC, INLINE | ANYTIME, api_metrics},
+    {"GET", "/openapi.yaml", PUBLIC, INLINE | ANYTIME, api_openapi},
+
+    /* keys of the caller's workspace */
+    {"POST", "/v1/keys", ADMIN, JSON, api_keys_create},
+    {"GET", "/v1/keys", ADMIN, 0, api_keys_list},
+    {"DELETE", "/v1/keys/{id}", ADMIN, 0, api_keys_delete},
+
+    /* workspaces: the bootstrap key only */
+    {"POST", "/v1/workspaces", BOOTSTRAP, JSON, api_workspaces_create},
+    {"GET", "/v1/workspaces", BOOTSTRAP, 0, api_workspaces_list},
+    {"GET", "/v1/workspaces/{name}", BOOTSTRAP, 0, api_workspaces_get},
+    {"PATCH", "/v1/workspaces/{name}", BOOTSTRAP, JSON, api_workspaces_update},
+    {"DELETE", "/v1/workspaces/{name}", BOOTSTRAP, 0, api_workspaces_delete},
+};
+
+const size_t sd_api_routes_count = sizeof sd_api_routes / sizeof sd_api_routes[0];

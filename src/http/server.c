@@ -1,0 +1,316 @@
+/* libmicrohttpd lifecycle and the access handler.
+ *
+ * A request goes through the handler in up to four calls:
+ *   1. headers arrived: build the context; answer nothing yet (a reply queued in the first call
+ *      loses keep-alive — TRAPS.md), except 413 on an announced oversized body;
+ *   2. body chunks: append to the capped buffer (413 once the cap is passed);
+ *   3. body complete: route; inline routes and errors are answered at once, the rest are
+ *      suspended and handed to a worker;
+ *   4. after the worker resumes the connection: queue the reply it built. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http_internal.h"
+#include "segmentd/http_server.h"
+#include "segmentd/log.h"
+#include "segmentd/metrics.h"
+
+struct sd_http_server {
+    struct MHD_Daemon *daemon;
+    struct sd_app *app;
+    struct sd_workers *workers;
+    atomic_int in_flight;
+    uint16_t port;
+};
+
+/* ---- the worker side ---- */
+
+static bool acquire_db(struct sd_request *req)
+{
+    enum sd_rc rc = sd_pool_acquire(req->app->pool, &req->db);
+    if (rc == SD_OK)
+        return true;
+    req->db = NULL;
+    http_reply_rc(req, rc);
+    return false;
+}
+
+/* Runs on a worker thread while the connection is suspended. */
+static void run_request(struct sd_request *req)
+{
+    const struct sd_route *route = req->match.route;
+    sd_log_set_request_id(req->request_id);
+    bool ready = atomic_load(&req->app->ready);
+    if (!ready && !(route->flags & SD_ROUTE_ANYTIME)) {
+        http_reply_problem(req, 503, "segmentd is starting: the database schema is not ready.");
+        http_reply_header(req, "Retry-After", "5");
+    } else if (route->access == SD_ACCESS_PUBLIC) {
+        route->handler(req);
+    } else if (acquire_db(req) && http_authenticate(req) &&
+               (!(route->flags & SD_ROUTE_JSON) || http_parse_json_body(req))) {
+        route->handler(req);
+    }
+    if (req->db != NULL) {
+        sd_pool_release(req->app->pool, req->db);
+        req->db = NULL;
+    }
+    if (req->response == NULL) {
+        log_error("handler for %s %s produced no reply", route->method, route->pattern);
+        http_reply_problem(req, 500, NULL);
+    }
+    sd_log_set_request_id(NULL);
+    atomic_store(&req->state, REQ_DONE);
+    MHD_resume_connection(req->conn);
+}
+
+/* ---- the I/O side ---- */
+
+static enum MHD_Result queue_reply(struct sd_request *req)
+{
+    struct MHD_Response *resp = req->response;
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    http_cors_decorate(req, resp);
+    if (atomic_load(&req->app->stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    atomic_store(&req->state, REQ_ANSWERED);
+    return MHD_queue_response(req->conn, req->status, resp);
+}
+
+static enum MHD_Result answer_now(struct sd_request *req, unsigned status, const char *detail)
+{
+    http_reply_problem(req, status, detail);
+    return queue_reply(req);
+}
+
+static enum MHD_Result route_request(struct sd_http_server *srv, struct sd_request *req)
+{
+    struct sd_app *app = srv->app;
+    req->match_result = sd_router_match(app->routes, app->nroutes, req->method, req->path,
+                                        &req->match);
+    switch (req->match_result) {
+    case SD_MATCH_BAD_PATH:
+        return answer_now(req, 400, "The path has a bad percent-encoding.");
+    case SD_MATCH_NOT_FOUND:
+        return answer_now(req, 404, "No endpoint at this path.");
+    case SD_MATCH_BAD_METHOD:
+        if (strcmp(req->method, "OPTIONS") == 0) {
+            http_reply_options(req);
+            return queue_reply(req);
+        }
+        http_reply_problem(req, 405, "This path does not take this method.");
+        http_reply_header(req, "Allow", req->match.allow);
+        return queue_reply(req);
+    case SD_MATCH_OK:
+        break;
+    }
+    req->route_index = (long)req->match.route_index;
+    if (!http_request_copy_query(req))
+        return answer_now(req, 400, "Bad query string (encoding, or more than 32 arguments).");
+    if (req->match.route->flags & SD_ROUTE_INLINE) {
+        req->match.route->handler(req);
+        return queue_reply(req);
+    }
+    atomic_store(&req->state, REQ_QUEUED);
+    MHD_suspend_connection(req->conn);
+    if (!http_workers_push(srv->workers, req)) {
+        /* Shutting down: nobody will run it. Resume and answer here instead. */
+        MHD_resume_connection(req->conn);
+        http_reply_problem(req, 503, "segmentd is shutting down.");
+        http_reply_header(req, "Retry-After", "5");
+        atomic_store(&req->state, REQ_DONE);
+    }
+    return MHD_YES;
+}
+
+/* 413 before reading a body the client announced too large (the connection then closes). */
+static bool announced_too_large(struct sd_request *req)
+{
+    const char *cl =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t n;
+    return cl != NULL && sd_parse_i64(cl, 0, INT64_MAX, &n) && n > (int64_t)req->body.max;
+}
+
+static enum MHD_Result on_body_chunk(struct sd_request *req, const char *data, size_t *size)
+{
+    if (!req->body_too_large && sd_buf_append(&req->body, data, *size) != SD_OK)
+        req->body_too_large = true;
+    *size = 0;
+    if (req->body_too_large && atomic_load(&req->state) == REQ_RECEIVING) {
+        sd_buf_free(&req->body);
+        return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct sd_http_server *srv = cls;
+    struct sd_request *req = *con_cls;
+    if (req == NULL) {
+        req = http_request_new(srv->app, conn, url, method);
+        if (req == NULL)
+            return MHD_NO;
+        *con_cls = req;
+        atomic_fetch_add(&srv->in_flight, 1);
+        sd_metrics_in_flight(srv->app->metrics, 1);
+        if (announced_too_large(req))
+            return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0)
+        return on_body_chunk(req, upload_data, upload_data_size);
+    switch (atomic_load(&req->state)) {
+    case REQ_RECEIVING:
+        return route_request(srv, req);
+    case REQ_DONE:
+        return queue_reply(req);
+    default:
+        return MHD_YES;
+    }
+}
+
+static void access_log(const struct sd_request *req, double seconds, bool completed)
+{
+    if (sd_log_min_level > SD_LOG_INFO)
+        return;
+    char path[512], fields[900];
+    sd_log_json_escape(req->path ? req->path : "", path, sizeof path);
+    snprintf(fields, sizeof fields,
+             "\"method\":\"%s\",\"path\":\"%s\",\"status\":%u,\"duration_ms\":%.3f,"
+             "\"workspace\":\"%s\"%s",
+             req->method, path, req->status, seconds * 1000.0, req->caller.workspace,
+             completed ? "" : ",\"aborted\":true");
+    sd_log_set_request_id(req->request_id);
+    sd_log_write(SD_LOG_INFO, fields, "request");
+    sd_log_set_request_id(NULL);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    struct sd_http_server *srv = cls;
+    struct sd_request *req = *con_cls;
+    if (req == NULL)
+        return;
+    double seconds = (double)(http_now_us() - req->started_us) / 1e6;
+    sd_metrics_observe(srv->app->metrics, req->route_index, req->status, seconds);
+    access_log(req, seconds, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    http_request_free(req);
+    *con_cls = NULL;
+    sd_metrics_in_flight(srv->app->metrics, -1);
+    atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* Paths reach the router still percent-encoded, so "%2F" inside an id stays inside its segment
+ * (TRAPS.md); the router and the query copier decode. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_debug("libmicrohttpd: %s", msg);
+}
+
+static enum sd_rc resolve_bind(const char *host, int port, struct sockaddr_storage *addr)
+{
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    char service[8];
+    snprintf(service, sizeof service, "%d", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0 || res == NULL) {
+        hints.ai_flags = AI_PASSIVE;
+        if (getaddrinfo(host, service, &hints, &res) != 0 || res == NULL)
+            return SD_ERR_INVALID;
+    }
+    memset(addr, 0, sizeof *addr);
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return SD_OK;
+}
+
+enum sd_rc sd_http_start(struct sd_app *app, struct sd_http_server **out)
+{
+    const struct sd_config *cfg = app->cfg;
+    struct sockaddr_storage addr;
+    if (resolve_bind(cfg->http_bind, cfg->http_port, &addr) != SD_OK) {
+        log_error("[http] bind: cannot resolve '%s'", cfg->http_bind);
+        return SD_ERR_INVALID;
+    }
+    struct sd_http_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return SD_ERR_NOMEM;
+    srv->app = app;
+    srv->workers = http_workers_start(cfg->http_workers, run_request);
+    if (srv->workers == NULL) {
+        free(srv);
+        return SD_ERR_IO;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    unsigned idle_s = (unsigned)((cfg->http_idle_timeout_ms + 999) / 1000);
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->http_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+        keep_escaped, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    if (srv->daemon == NULL) {
+        log_error("cannot listen on %s:%d (address in use, or not allowed)", cfg->http_bind,
+                  cfg->http_port);
+        http_workers_stop(srv->workers);
+        free(srv);
+        return SD_ERR_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : (uint16_t)cfg->http_port;
+    *out = srv;
+    return SD_OK;
+}
+
+uint16_t sd_http_port(const struct sd_http_server *srv)
+{
+    return srv->port;
+}
+
+void sd_http_stop(struct sd_http_server *srv, int64_t timeout_ms)
+{
+    if (srv == NULL)
+        return;
+    atomic_store(&srv->app->stopping, true);
+    MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    int64_t deadline = sd_now_mono_ms() + timeout_ms;
+    while (atomic_load(&srv->in_flight) > 0 && sd_now_mono_ms() < deadline)
+        usleep(10 * 1000);
+    if (atomic_load(&srv->in_flight) > 0)
+        log_warn("stopping with %d request(s) still in flight", atomic_load(&srv->in_flight));
+    /* Workers finish what they hold and resume those connections: libmicrohttpd must not be
+     * stopped with a suspended connection (TRAPS.md). */
+    http_workers_drain(srv->workers);
+    MHD_stop_daemon(srv->daemon);
+    http_workers_stop(srv->workers);
+    free(srv);
+}
