@@ -153,8 +153,8 @@ static int command_keys(const struct sd_config *cfg, int argc, char **argv)
     }
     for (int i = 1; i + 1 < argc + 1; i++) {
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (val == NULL || (strcmp(arg, "--scope") && strcmp(arg, "--name") &&
-                            strcmp(arg, "--workspace"))) {
+        if (val == NULL ||
+            (strcmp(arg, "--scope") && strcmp(arg, "--name") && strcmp(arg, "--workspace"))) {
             fprintf(stderr, "segmentd keys create: bad argument %s\n", arg);
             return 2;
         }

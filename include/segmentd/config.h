@@ -17,39 +17,39 @@
 
 struct sd_config {
     /* [http] */
-    char *http_bind;            /* "127.0.0.1" */
-    int http_port;              /* 8080 */
-    int http_threads;           /* libmicrohttpd I/O threads (epoll), 2 */
-    int http_workers;           /* request workers running handlers that touch the database, 16 */
-    int http_connection_limit;  /* 1024 */
-    int64_t http_idle_timeout_ms;     /* 30s */
+    char *http_bind;              /* "127.0.0.1" */
+    int http_port;                /* 8080 */
+    int http_threads;             /* libmicrohttpd I/O threads (epoll), 2 */
+    int http_workers;             /* request workers running handlers that touch the database, 16 */
+    int http_connection_limit;    /* 1024 */
+    int64_t http_idle_timeout_ms; /* 30s */
     int64_t http_shutdown_timeout_ms; /* 30s: how long SIGTERM waits for in-flight requests */
-    char *http_cors_origins;    /* "" (CORS off), "*" or "https://a.example,https://b.example" */
+    char *http_cors_origins; /* "" (CORS off), "*" or "https://a.example,https://b.example" */
     /* [database] */
-    char *database_url;         /* "" → embedded cluster */
-    int database_pool_size;     /* 16 */
-    int64_t database_pool_wait_ms;    /* 5s */
+    char *database_url;                  /* "" → embedded cluster */
+    int database_pool_size;              /* 16 */
+    int64_t database_pool_wait_ms;       /* 5s */
     int64_t database_connect_timeout_ms; /* 5s */
     bool database_prepared_statements; /* false: unnamed statements (PgBouncer transaction mode) */
-    char *database_embedded_dir;  /* "./var/pg" */
-    char *database_embedded_user; /* "postgres": system user that runs the cluster when root */
+    char *database_embedded_dir;       /* "./var/pg" */
+    char *database_embedded_user;      /* "postgres": system user that runs the cluster when root */
     /* [auth] */
-    char *auth_admin_key;       /* "" → no bootstrap key */
+    char *auth_admin_key; /* "" → no bootstrap key */
     /* [limits] */
     int64_t limits_max_body_bytes; /* 1M */
     int limits_max_batch;          /* 1000 */
     /* [scheduler] */
     int64_t scheduler_interval_ms; /* 5s */
     /* [webhooks] */
-    bool webhooks_allow_private;   /* false */
-    int64_t webhooks_timeout_ms;   /* 15s */
-    int webhooks_max_in_flight;    /* 64 */
-    int webhooks_max_per_endpoint; /* 8 */
+    bool webhooks_allow_private;                               /* false */
+    int64_t webhooks_timeout_ms;                               /* 15s */
+    int webhooks_max_in_flight;                                /* 64 */
+    int webhooks_max_per_endpoint;                             /* 8 */
     int64_t webhooks_retry_schedule_ms[SD_CONFIG_MAX_RETRIES]; /* 5s,5m,30m,2h,5h,10h,10h */
     int webhooks_retry_count;
     int64_t webhooks_disable_after_ms; /* 5d */
     /* [log] */
-    enum sd_log_level log_level;   /* info */
+    enum sd_log_level log_level; /* info */
 };
 
 /* Fills `cfg` with the built-in defaults (strings are heap copies). */
@@ -59,8 +59,8 @@ enum sd_rc sd_config_defaults(struct sd_config *cfg) SD_MUST_CHECK;
  * environment `envp` (NULL-terminated "NAME=value" list, usually `environ`). On error returns
  * SD_ERR_INVALID (or SD_ERR_NOT_FOUND for a missing required file) with a message naming the key
  * in `err`. On error `cfg` is freed. */
-enum sd_rc sd_config_load(struct sd_config *cfg, const char *path, bool optional,
-                          char *const *envp, char *err, size_t errlen) SD_MUST_CHECK;
+enum sd_rc sd_config_load(struct sd_config *cfg, const char *path, bool optional, char *const *envp,
+                          char *err, size_t errlen) SD_MUST_CHECK;
 
 /* Frees the strings of `cfg`. */
 void sd_config_free(struct sd_config *cfg);

@@ -24,11 +24,11 @@ struct sd_stmt {
 };
 
 struct sd_pool_opts {
-    const char *conninfo;  /* libpq URL or keyword/value string */
-    int size;              /* connections */
-    int64_t wait_ms;       /* how long acquire waits for a free connection */
+    const char *conninfo; /* libpq URL or keyword/value string */
+    int size;             /* connections */
+    int64_t wait_ms;      /* how long acquire waits for a free connection */
     int64_t connect_timeout_ms;
-    bool prepared;         /* named prepared statements (needs PgBouncer ≥ 1.21 if pooled) */
+    bool prepared; /* named prepared statements (needs PgBouncer ≥ 1.21 if pooled) */
     const char *application_name;
 };
 
@@ -36,8 +36,8 @@ struct sd_pool_stats {
     int size;
     int in_use;
     int waiting;
-    uint64_t errors;        /* database errors seen (any SQLSTATE, connection failures) */
-    bool reachable;         /* last connect or statement reached the server */
+    uint64_t errors; /* database errors seen (any SQLSTATE, connection failures) */
+    bool reachable;  /* last connect or statement reached the server */
 };
 
 struct sd_pool;

@@ -14,10 +14,10 @@
 #include "segmentd/rc.h"
 
 struct sd_embedded_opts {
-    const char *dir;      /* cluster directory (created if missing; made absolute) */
-    const char *run_as;   /* system user when running as root; NULL → "postgres" */
-    int tcp_port;         /* 0: Unix socket only; > 0: also listen on 127.0.0.1:tcp_port */
-    bool fast;            /* throwaway test cluster: initdb --no-sync, fsync/full_page_writes off */
+    const char *dir;    /* cluster directory (created if missing; made absolute) */
+    const char *run_as; /* system user when running as root; NULL → "postgres" */
+    int tcp_port;       /* 0: Unix socket only; > 0: also listen on 127.0.0.1:tcp_port */
+    bool fast;          /* throwaway test cluster: initdb --no-sync, fsync/full_page_writes off */
 };
 
 struct sd_embedded;

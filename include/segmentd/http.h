@@ -21,9 +21,9 @@ struct sd_request;
 struct sd_caller {
     long long workspace_id;
     char workspace[64];
-    unsigned scopes;     /* enum sd_scope bits */
-    bool is_bootstrap;   /* the bootstrap admin key */
-    long long key_id;    /* 0 for the bootstrap key */
+    unsigned scopes;   /* enum sd_scope bits */
+    bool is_bootstrap; /* the bootstrap admin key */
+    long long key_id;  /* 0 for the bootstrap key */
 };
 
 struct sd_app *http_req_app(const struct sd_request *req);

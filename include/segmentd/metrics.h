@@ -22,7 +22,7 @@ void sd_metrics_in_flight(struct sd_metrics *m, int delta);
 /* Registers a collector (at most 8), before the server starts. */
 void sd_metrics_add_collector(struct sd_metrics *m, sd_metrics_collector_fn fn, void *ctx);
 /* Renders the text exposition format into `out`. */
-enum sd_rc sd_metrics_render(struct sd_metrics *m, struct sd_pool *pool, struct sd_buf *out)
-    SD_MUST_CHECK;
+enum sd_rc sd_metrics_render(struct sd_metrics *m, struct sd_pool *pool,
+                             struct sd_buf *out) SD_MUST_CHECK;
 
 #endif

@@ -31,9 +31,9 @@ struct sd_route {
 
 enum sd_route_match {
     SD_MATCH_OK,
-    SD_MATCH_NOT_FOUND,   /* no pattern matches the path: 404 */
-    SD_MATCH_BAD_METHOD,  /* the path exists with other methods: 405 + Allow */
-    SD_MATCH_BAD_PATH     /* bad percent-encoding or over-long segment: 400 */
+    SD_MATCH_NOT_FOUND,  /* no pattern matches the path: 404 */
+    SD_MATCH_BAD_METHOD, /* the path exists with other methods: 405 + Allow */
+    SD_MATCH_BAD_PATH    /* bad percent-encoding or over-long segment: 400 */
 };
 
 struct sd_match {
@@ -48,8 +48,7 @@ struct sd_match {
 
 /* Matches a raw (still percent-encoded) path. HEAD matches GET routes. */
 enum sd_route_match sd_router_match(const struct sd_route *routes, size_t nroutes,
-                                    const char *method, const char *raw_path,
-                                    struct sd_match *out);
+                                    const char *method, const char *raw_path, struct sd_match *out);
 
 /* Percent-decodes `in[0..len)` into `out` (NUL-terminated). With `plus_is_space` (query strings)
  * '+' becomes ' '. False on a bad escape, an encoded NUL, or when `out` is too small. */

@@ -25,10 +25,10 @@ enum sd_rc sd_store_key_create(struct sd_db *db, long long workspace_id, const c
 enum sd_rc sd_store_key_list(struct sd_db *db, long long workspace_id, struct sd_api_key **items,
                              size_t *count) SD_MUST_CHECK;
 /* SD_ERR_NOT_FOUND when no such key in this workspace. */
-enum sd_rc sd_store_key_delete(struct sd_db *db, long long workspace_id, long long id)
-    SD_MUST_CHECK;
+enum sd_rc sd_store_key_delete(struct sd_db *db, long long workspace_id,
+                               long long id) SD_MUST_CHECK;
 /* Finds the key with this hash in the workspace (SD_ERR_NOT_FOUND if none). */
-enum sd_rc sd_store_key_find(struct sd_db *db, long long workspace_id,
-                             const unsigned char hash[32], struct sd_api_key *out) SD_MUST_CHECK;
+enum sd_rc sd_store_key_find(struct sd_db *db, long long workspace_id, const unsigned char hash[32],
+                             struct sd_api_key *out) SD_MUST_CHECK;
 
 #endif

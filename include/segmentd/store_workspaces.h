@@ -15,19 +15,19 @@ struct sd_workspace {
     int64_t updated_at;
 };
 
-enum sd_rc sd_store_workspace_get(struct sd_db *db, const char *name, struct sd_workspace *out)
-    SD_MUST_CHECK;
-enum sd_rc sd_store_workspace_get_by_id(struct sd_db *db, long long id, struct sd_workspace *out)
-    SD_MUST_CHECK;
+enum sd_rc sd_store_workspace_get(struct sd_db *db, const char *name,
+                                  struct sd_workspace *out) SD_MUST_CHECK;
+enum sd_rc sd_store_workspace_get_by_id(struct sd_db *db, long long id,
+                                        struct sd_workspace *out) SD_MUST_CHECK;
 /* SD_ERR_CONFLICT when the name is taken. */
 enum sd_rc sd_store_workspace_create(struct sd_db *db, const char *name, const char *display_name,
                                      struct sd_workspace *out) SD_MUST_CHECK;
 /* All workspaces by name; `*items` is a new array the caller frees. */
-enum sd_rc sd_store_workspace_list(struct sd_db *db, struct sd_workspace **items, size_t *count)
-    SD_MUST_CHECK;
+enum sd_rc sd_store_workspace_list(struct sd_db *db, struct sd_workspace **items,
+                                   size_t *count) SD_MUST_CHECK;
 enum sd_rc sd_store_workspace_set_display_name(struct sd_db *db, const char *name,
-                                               const char *display_name, struct sd_workspace *out)
-    SD_MUST_CHECK;
+                                               const char *display_name,
+                                               struct sd_workspace *out) SD_MUST_CHECK;
 /* Deletes the workspace and every row of its data, in one transaction on `db`. */
 enum sd_rc sd_store_workspace_delete(struct sd_db *db, const char *name) SD_MUST_CHECK;
 

@@ -57,8 +57,8 @@ static json_t *render_key(const struct sd_api_key *k)
             json_array_append_new(scopes, json_string(sd_scope_name(bit)));
     }
     return json_pack("{s:I, s:s, s:o, s:s, s:s, s:o}", "id", (json_int_t)k->id, "name", k->name,
-                     "scopes", scopes, "workspace", k->workspace, "prefix", k->prefix,
-                     "created_at", render_time(k->created_at));
+                     "scopes", scopes, "workspace", k->workspace, "prefix", k->prefix, "created_at",
+                     render_time(k->created_at));
 }
 
 /* "scopes": a non-empty array of distinct known scope names. */
@@ -126,8 +126,8 @@ void api_keys_list(struct sd_request *req)
 {
     struct sd_api_key *keys = NULL;
     size_t n = 0;
-    enum sd_rc rc = sd_store_key_list(http_req_db(req), http_req_caller(req)->workspace_id, &keys,
-                                      &n);
+    enum sd_rc rc =
+        sd_store_key_list(http_req_db(req), http_req_caller(req)->workspace_id, &keys, &n);
     if (rc != SD_OK) {
         http_reply_rc(req, rc);
         return;

@@ -55,8 +55,8 @@ void api_openapi(struct sd_request *req)
 {
     for (unsigned long i = 0; i < sd_static_files_count; i++) {
         if (strcmp(sd_static_files[i].name, "openapi.yaml") == 0) {
-            http_reply_static(req, 200, "application/yaml; charset=utf-8",
-                              sd_static_files[i].data, sd_static_files[i].len);
+            http_reply_static(req, 200, "application/yaml; charset=utf-8", sd_static_files[i].data,
+                              sd_static_files[i].len);
             return;
         }
     }

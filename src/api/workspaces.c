@@ -115,8 +115,7 @@ void api_workspaces_update(struct sd_request *req)
     }
     struct sd_workspace ws;
     reply_workspace(req, 200,
-                    sd_store_workspace_set_display_name(http_req_db(req), name, display, &ws),
-                    &ws);
+                    sd_store_workspace_set_display_name(http_req_db(req), name, display, &ws), &ws);
 }
 
 static enum sd_rc delete_tx(struct sd_db *db, void *name)

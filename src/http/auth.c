@@ -56,8 +56,7 @@ static bool auth_bootstrap(struct sd_request *req)
     return true;
 }
 
-static bool auth_stored_key(struct sd_request *req, const char *key,
-                            const unsigned char digest[32])
+static bool auth_stored_key(struct sd_request *req, const char *key, const unsigned char digest[32])
 {
     long long ws_id;
     if (!sd_api_key_parse(key, &ws_id)) {
@@ -75,8 +74,9 @@ static bool auth_stored_key(struct sd_request *req, const char *key,
         return false;
     }
     if (req->headers[H_WORKSPACE] != NULL) {
-        http_reply_problem(req, 403, "Only the bootstrap admin key may choose a workspace "
-                                     "with Segmentd-Workspace.");
+        http_reply_problem(req, 403,
+                           "Only the bootstrap admin key may choose a workspace "
+                           "with Segmentd-Workspace.");
         return false;
     }
     req->caller.workspace_id = found.workspace_id;
@@ -104,9 +104,10 @@ bool http_authenticate(struct sd_request *req)
     if (!ok)
         return false;
     if (!sd_access_allows(route->access, req->caller.scopes, req->caller.is_bootstrap)) {
-        http_reply_problem(req, 403, route->access == SD_ACCESS_BOOTSTRAP
-                                         ? "Only the bootstrap admin key manages workspaces."
-                                         : "This API key lacks the scope this endpoint needs.");
+        http_reply_problem(req, 403,
+                           route->access == SD_ACCESS_BOOTSTRAP
+                               ? "Only the bootstrap admin key manages workspaces."
+                               : "This API key lacks the scope this endpoint needs.");
         return false;
     }
     return true;

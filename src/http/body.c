@@ -32,7 +32,8 @@ bool http_parse_json_body(struct sd_request *req)
         return false;
     }
     json_error_t err;
-    req->json = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    req->json = json_loadb(req->body.data, req->body.len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (req->json != NULL)
         return true;
     char detail[320];

@@ -51,6 +51,7 @@ struct sd_request {
     long route_index; /* -1 when unmatched */
     struct sd_buf body;
     bool body_too_large;
+    size_t discarded; /* bytes of an oversized body read and dropped */
     json_t *json;
     struct sd_db *db;
     struct sd_caller caller;

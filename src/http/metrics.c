@@ -71,8 +71,8 @@ static size_t status_slot(unsigned status)
 
 void sd_metrics_observe(struct sd_metrics *m, long route_index, unsigned status, double seconds)
 {
-    size_t r = route_index < 0 || (size_t)route_index >= m->nroutes ? m->nroutes
-                                                                     : (size_t)route_index;
+    size_t r =
+        route_index < 0 || (size_t)route_index >= m->nroutes ? m->nroutes : (size_t)route_index;
     struct route_stats *st = &m->stats[r];
     atomic_fetch_add_explicit(&st->by_status[status_slot(status)], 1, memory_order_relaxed);
     size_t b = 0;

@@ -42,8 +42,7 @@ static bool request_id_acceptable(const char *id)
 
 static void request_id_init(struct sd_request *req)
 {
-    const char *given =
-        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
+    const char *given = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
     if (given != NULL && request_id_acceptable(given)) {
         snprintf(req->request_id, sizeof req->request_id, "%s", given);
         return;

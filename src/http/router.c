@@ -90,8 +90,7 @@ static void add_allow(struct sd_match *m, const char *method)
 }
 
 enum sd_route_match sd_router_match(const struct sd_route *routes, size_t nroutes,
-                                    const char *method, const char *raw_path,
-                                    struct sd_match *out)
+                                    const char *method, const char *raw_path, struct sd_match *out)
 {
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     bool path_known = false;

@@ -92,8 +92,8 @@ static enum MHD_Result answer_now(struct sd_request *req, unsigned status, const
 static enum MHD_Result route_request(struct sd_http_server *srv, struct sd_request *req)
 {
     struct sd_app *app = srv->app;
-    req->match_result = sd_router_match(app->routes, app->nroutes, req->method, req->path,
-                                        &req->match);
+    req->match_result =
+        sd_router_match(app->routes, app->nroutes, req->method, req->path, &req->match);
     switch (req->match_result) {
     case SD_MATCH_BAD_PATH:
         return answer_now(req, 400, "The path has a bad percent-encoding.");
@@ -129,7 +129,13 @@ static enum MHD_Result route_request(struct sd_http_server *srv, struct sd_reque
     return MHD_YES;
 }
 
-/* 413 before reading a body the client announced too large (the connection then closes). */
+/* Oversized bodies. Answering 413 while the client is still sending makes the kernel reset the
+ * connection, and the client may never read the answer; so the rest of the body is read and
+ * dropped, and 413 sent once it is in (keep-alive survives). Only a client that waits for
+ * "100 Continue" is answered at once, before it sends anything. A body past DISCARD_LIMIT is not
+ * worth reading: the connection is dropped. */
+#define DISCARD_LIMIT (64 * 1024 * 1024)
+
 static bool announced_too_large(struct sd_request *req)
 {
     const char *cl =
@@ -138,22 +144,30 @@ static bool announced_too_large(struct sd_request *req)
     return cl != NULL && sd_parse_i64(cl, 0, INT64_MAX, &n) && n > (int64_t)req->body.max;
 }
 
+static bool expects_continue(struct sd_request *req)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) != NULL;
+}
+
 static enum MHD_Result on_body_chunk(struct sd_request *req, const char *data, size_t *size)
 {
-    if (!req->body_too_large && sd_buf_append(&req->body, data, *size) != SD_OK)
+    if (!req->body_too_large && sd_buf_append(&req->body, data, *size) != SD_OK) {
         req->body_too_large = true;
-    *size = 0;
-    if (req->body_too_large && atomic_load(&req->state) == REQ_RECEIVING) {
+        req->discarded = req->body.len;
         sd_buf_free(&req->body);
-        return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
     }
+    if (req->body_too_large) {
+        req->discarded += *size;
+        if (req->discarded > DISCARD_LIMIT)
+            return MHD_NO;
+    }
+    *size = 0;
     return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct sd_http_server *srv = cls;
@@ -165,14 +179,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = req;
         atomic_fetch_add(&srv->in_flight, 1);
         sd_metrics_in_flight(srv->app->metrics, 1);
-        if (announced_too_large(req))
-            return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
+        if (announced_too_large(req)) {
+            if (expects_continue(req))
+                return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
+            req->body_too_large = true;
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0)
         return on_body_chunk(req, upload_data, upload_data_size);
     switch (atomic_load(&req->state)) {
     case REQ_RECEIVING:
+        if (req->body_too_large)
+            return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
         return route_request(srv, req);
     case REQ_DONE:
         return queue_reply(req);
@@ -273,9 +292,9 @@ enum sd_rc sd_http_start(struct sd_app *app, struct sd_http_server **out)
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->http_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
-        keep_escaped, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped,
+        NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_END);
     if (srv->daemon == NULL) {
         log_error("cannot listen on %s:%d (address in use, or not allowed)", cfg->http_bind,
                   cfg->http_port);

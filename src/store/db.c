@@ -141,8 +141,7 @@ enum sd_rc sd_db_transaction_on(struct sd_db *db, sd_tx_fn fn, void *ctx)
             rc = sd_db_exec_script(db, "COMMIT");
         if (rc == SD_OK)
             return SD_OK;
-        if (PQstatus(db->conn) == CONNECTION_OK &&
-            PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+        if (PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
             PGresult *r = PQexec(db->conn, "ROLLBACK");
             PQclear(r);
         }

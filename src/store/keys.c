@@ -8,7 +8,7 @@
 #include "store_util.h"
 
 #define KEY_COLUMNS                                                                                \
-    "k.id, k.workspace_id, w.name, k.name, k.prefix, k.scopes, "                                  \
+    "k.id, k.workspace_id, w.name, k.name, k.prefix, k.scopes, "                                   \
     "extract(epoch FROM k.created_at)::bigint"
 
 static const struct sd_stmt create_stmt = {
@@ -49,8 +49,8 @@ static void format_scopes(unsigned scopes, char *out, size_t outlen)
     size_t n = (size_t)snprintf(out, outlen, "{");
     for (unsigned bit = 1; bit <= SD_SCOPE_ADMIN; bit <<= 1) {
         if ((scopes & bit) && n < outlen)
-            n += (size_t)snprintf(out + n, outlen - n, "%s%s", n > 1 ? "," : "",
-                                  sd_scope_name(bit));
+            n +=
+                (size_t)snprintf(out + n, outlen - n, "%s%s", n > 1 ? "," : "", sd_scope_name(bit));
     }
     if (n < outlen)
         snprintf(out + n, outlen - n, "}");
@@ -137,8 +137,8 @@ enum sd_rc sd_store_key_delete(struct sd_db *db, long long workspace_id, long lo
     return rc;
 }
 
-enum sd_rc sd_store_key_find(struct sd_db *db, long long workspace_id,
-                             const unsigned char hash[32], struct sd_api_key *out)
+enum sd_rc sd_store_key_find(struct sd_db *db, long long workspace_id, const unsigned char hash[32],
+                             struct sd_api_key *out)
 {
     char ws[24], hex[67];
     snprintf(ws, sizeof ws, "%lld", workspace_id);

@@ -8,23 +8,21 @@
 #include "segmentd/util.h"
 
 /* "SEGM" in ASCII: the key of the transaction-scoped advisory lock taken while migrating. */
-static const struct sd_stmt lock_stmt = {
-    "migrate_lock", "SELECT pg_advisory_xact_lock(1397049165)", 0};
+static const struct sd_stmt lock_stmt = {"migrate_lock", "SELECT pg_advisory_xact_lock(1397049165)",
+                                         0};
 static const struct sd_stmt applied_stmt = {
     "migrate_applied", "SELECT version FROM schema_migrations ORDER BY version", 0};
 static const struct sd_stmt record_stmt = {
     "migrate_record", "INSERT INTO schema_migrations (version, name) VALUES ($1::bigint, $2)", 2};
 static const struct sd_stmt current_stmt = {
-    "migrate_current",
-    "SELECT coalesce(max(version), 0) FROM schema_migrations", 0};
+    "migrate_current", "SELECT coalesce(max(version), 0) FROM schema_migrations", 0};
 static const struct sd_stmt table_exists_stmt = {
     "migrate_table_exists", "SELECT to_regclass('schema_migrations') IS NOT NULL", 0};
 
-static const char create_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version bigint PRIMARY KEY,"
-    " name text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+static const char create_table_sql[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                       " version bigint PRIMARY KEY,"
+                                       " name text NOT NULL,"
+                                       " applied_at timestamptz NOT NULL DEFAULT now())";
 
 /* "0001_foundation.sql" → 1; -1 when the name does not start with digits and '_'. */
 static long file_version(const char *name)

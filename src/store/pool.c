@@ -45,8 +45,7 @@ enum sd_rc sd_pool_create(const struct sd_pool_opts *opts, struct sd_pool **out)
     pool->prepared = opts->prepared;
     pool->slots = calloc((size_t)opts->size, sizeof *pool->slots);
     pool->conninfo = strdup(opts->conninfo);
-    pool->application_name =
-        strdup(opts->application_name ? opts->application_name : "segmentd");
+    pool->application_name = strdup(opts->application_name ? opts->application_name : "segmentd");
     if (pool->slots == NULL || pool->conninfo == NULL || pool->application_name == NULL)
         goto out;
     int64_t secs = (opts->connect_timeout_ms + 999) / 1000;
@@ -92,6 +91,16 @@ void sd_pool_note_error(struct sd_pool *pool, bool unreachable)
         atomic_store(&pool->reachable, false);
 }
 
+/* Server notices ("relation already exists, skipping") are not errors: debug log, not stderr. */
+static void log_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", message);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_debug("postgres: %s", msg);
+}
+
 static enum sd_rc pool_connect(struct sd_pool *pool, struct sd_db *db)
 {
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
@@ -107,6 +116,7 @@ static enum sd_rc pool_connect(struct sd_pool *pool, struct sd_db *db)
         PQfinish(conn);
         return SD_ERR_DB_UNAVAILABLE;
     }
+    PQsetNoticeProcessor(conn, log_notice, NULL);
     db->conn = conn;
     db->nprepared = 0;
     atomic_store(&pool->reachable, true);

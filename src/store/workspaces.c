@@ -6,31 +6,31 @@
 #include "store_util.h"
 
 #define WS_COLUMNS                                                                                 \
-    "id, name, display_name, extract(epoch FROM created_at)::bigint, "                            \
+    "id, name, display_name, extract(epoch FROM created_at)::bigint, "                             \
     "extract(epoch FROM updated_at)::bigint"
 
-static const struct sd_stmt get_stmt = {
-    "ws_get", "SELECT " WS_COLUMNS " FROM workspaces WHERE name = $1", 1};
+static const struct sd_stmt get_stmt = {"ws_get",
+                                        "SELECT " WS_COLUMNS " FROM workspaces WHERE name = $1", 1};
 static const struct sd_stmt get_by_id_stmt = {
     "ws_get_by_id", "SELECT " WS_COLUMNS " FROM workspaces WHERE id = $1::bigint", 1};
 static const struct sd_stmt create_stmt = {
     "ws_create",
     "INSERT INTO workspaces (name, display_name) VALUES ($1, $2) RETURNING " WS_COLUMNS, 2};
-static const struct sd_stmt list_stmt = {
-    "ws_list", "SELECT " WS_COLUMNS " FROM workspaces ORDER BY name", 0};
+static const struct sd_stmt list_stmt = {"ws_list",
+                                         "SELECT " WS_COLUMNS " FROM workspaces ORDER BY name", 0};
 static const struct sd_stmt rename_stmt = {
     "ws_set_display_name",
     "UPDATE workspaces SET display_name = $2, updated_at = now() WHERE name = $1 "
     "RETURNING " WS_COLUMNS,
     2};
-static const struct sd_stmt lock_stmt = {
-    "ws_lock", "SELECT id FROM workspaces WHERE name = $1 FOR UPDATE", 1};
+static const struct sd_stmt lock_stmt = {"ws_lock",
+                                         "SELECT id FROM workspaces WHERE name = $1 FOR UPDATE", 1};
 /* Every table holding a workspace's data, children first; each statement keyed by workspace. */
 static const struct sd_stmt delete_data_stmts[] = {
     {"ws_delete_api_keys", "DELETE FROM api_keys WHERE workspace_id = $1::bigint", 1},
 };
-static const struct sd_stmt delete_stmt = {
-    "ws_delete", "DELETE FROM workspaces WHERE id = $1::bigint", 1};
+static const struct sd_stmt delete_stmt = {"ws_delete",
+                                           "DELETE FROM workspaces WHERE id = $1::bigint", 1};
 
 static void read_row(const PGresult *res, int row, struct sd_workspace *ws)
 {

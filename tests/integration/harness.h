@@ -1,0 +1,75 @@
+/* Integration test harness: a throwaway PostgreSQL cluster (one per test program, via the same
+ * embedded-cluster module the service uses), the real segmentd binary started as a child
+ * process, and a small libcurl client. Set up in Check's unchecked fixtures (the parent
+ * process), so every forked test sees the same cluster and server. */
+#ifndef SEGMENTD_TEST_HARNESS_H
+#define SEGMENTD_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define ADMIN_KEY "test-bootstrap-admin-key-0123456789"
+
+struct harness {
+    struct sd_embedded *pg;
+    char dir[128]; /* temporary directory of this test program */
+    char database_url[256];
+    pid_t server_pid;
+    int port;
+    char log_path[256];
+};
+
+extern struct harness H;
+
+/* Starts the cluster (fast, TCP on a free port). Aborts the program on failure. */
+void harness_start_db(void);
+/* Starts segmentd with the shipped config plus `extra_env` ("NAME=value", NULL-terminated) and
+ * waits until /readyz answers 200 (or only /healthz when `wait_ready` is false). */
+void harness_start_server(const char *const *extra_env, bool wait_ready);
+/* Sends `sig`, waits for the exit; returns the exit status (-1 if killed by a signal). */
+int harness_stop_server(int sig);
+void harness_stop_all(void);
+/* Deletes every workspace but default and every API key. */
+void harness_reset(void);
+/* A direct libpq connection to the test database (new; PQfinish it). */
+PGconn *harness_db(void);
+/* Runs SQL and returns the first value of the first row as a long (or -1). */
+long harness_sql_long(const char *sql);
+int harness_free_port(void);
+/* Prints the server log's last lines (on failure). */
+void harness_dump_log(void);
+
+struct resp {
+    long status;
+    char *body;
+    size_t len;
+    char *headers; /* raw header block */
+    json_t *json;  /* parsed body when it is JSON, else NULL */
+    long connects; /* new connections this transfer opened (0 = reused keep-alive) */
+};
+
+/* One request. `headers` is a NULL-terminated list of "Name: value" (may be NULL); `body` may be
+ * NULL. Uses a fresh connection unless `keepalive` handle reuse is wanted (http_session_*). */
+struct resp *http(const char *method, const char *path, const char *const *headers,
+                  const char *body);
+/* The same with an explicit body length (bytes may include NUL or invalid UTF-8). */
+struct resp *http_raw(const char *method, const char *path, const char *const *headers,
+                      const char *body, size_t len);
+/* Requests sharing one connection, to observe keep-alive. */
+void http_session_begin(void);
+void http_session_end(void);
+/* Value of a response header (case-insensitive), copied into a static buffer, or NULL. */
+const char *resp_header(const struct resp *r, const char *name);
+void resp_free(struct resp *r);
+
+/* Shorthands with the bootstrap admin key or a given key. */
+struct resp *admin(const char *method, const char *path, const char *json_body);
+struct resp *with_key(const char *key, const char *method, const char *path, const char *json_body);
+/* Creates a key with the given scopes (JSON array text, e.g. "[\"read\"]") in `workspace`
+ * (NULL: default) and returns it (static buffer overwritten by the next call). */
+const char *make_key(const char *workspace, const char *scopes_json);
+
+#endif
