@@ -39,8 +39,11 @@ bool sd_errors_any(const struct sd_errors *e)
 void sd_pointer_escape(const char *token, char *out, size_t outlen)
 {
     size_t o = 0;
-    for (const char *p = token; *p != '\0' && o + 2 < outlen; p++) {
-        if (*p == '~' || *p == '/') {
+    for (const char *p = token; *p != '\0'; p++) {
+        bool escape = *p == '~' || *p == '/';
+        if (o + (escape ? 2 : 1) >= outlen) /* room for it and the NUL; never half an escape */
+            break;
+        if (escape) {
             out[o++] = '~';
             out[o++] = *p == '~' ? '0' : '1';
         } else {
@@ -48,5 +51,5 @@ void sd_pointer_escape(const char *token, char *out, size_t outlen)
         }
     }
     if (outlen > 0)
-        out[o < outlen ? o : outlen - 1] = '\0';
+        out[o] = '\0';
 }

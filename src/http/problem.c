@@ -50,7 +50,7 @@ json_t *http_problem_new(unsigned status, const char *detail, const char *reques
     } else {
         strcpy(type, "about:blank");
     }
-    json_t *doc = json_pack("{s:s, s:s, s:i}", "type", type, "title", http_status_phrase(status),
+    json_t *doc = json_pack("{s:s, s:s, s:I}", "type", type, "title", http_status_phrase(status),
                             "status", (json_int_t)status);
     if (doc == NULL)
         return NULL;
