@@ -239,7 +239,7 @@ START_TEST(key_lifecycle)
     resp_free(r);
 
     /* never stored in clear */
-    char sql[512];
+    char sql[1024];
     snprintf(
         sql, sizeof sql,
         "SELECT count(*) FROM api_keys WHERE position(convert_to('%s', 'UTF8') in key_hash) > 0"
