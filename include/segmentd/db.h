@@ -61,6 +61,20 @@ uint64_t sd_pool_error_count(struct sd_pool *pool);
 enum sd_rc sd_db_exec(struct sd_db *db, const struct sd_stmt *stmt, const char *const *params,
                       PGresult **res) SD_MUST_CHECK;
 
+/* One statement of a pipeline: results are stored into `*res` when `res` is not NULL. */
+struct sd_pipe_step {
+    const struct sd_stmt *stmt;
+    const char *const *params;
+    PGresult **res;
+};
+
+/* Sends every step at once (libpq pipeline mode) and reads the results: one network round trip
+ * for the lot, each statement seeing the effects of the ones before it. Stops at the first
+ * failure (the rest are aborted by the server) and returns its code; results already stored stay
+ * the caller's to PQclear. Statements whose parameters depend on an earlier result cannot share
+ * a pipeline with it. */
+enum sd_rc sd_db_pipeline(struct sd_db *db, struct sd_pipe_step *steps, int nsteps) SD_MUST_CHECK;
+
 /* Runs trusted, parameter-free SQL text (migrations, BEGIN/COMMIT). */
 enum sd_rc sd_db_exec_script(struct sd_db *db, const char *sql) SD_MUST_CHECK;
 

@@ -18,6 +18,7 @@ enum sd_rc {
     SD_ERR_DB_TIMEOUT,     /* statement timeout / query cancelled (57014) */
     SD_ERR_DB,             /* any other database error */
     SD_ERR_IO,             /* system call or child process failed */
+    SD_ERR_STALE,          /* what the caller cached changed meanwhile (matrix version): reload */
     SD_ERR_INTERNAL,       /* a bug: should not happen */
 };
 

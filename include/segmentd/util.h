@@ -46,4 +46,15 @@ void sd_time_format_rfc3339(int64_t unix_seconds, int micros, char *out, size_t 
 /* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
 void sd_hex_encode(const unsigned char *bytes, size_t len, char *out);
 
+/* Strict RFC 3339: "2026-11-20T10:00:00Z", "2026-11-20T10:00:00.123456+02:00" ('t', 'z' and a
+ * space for 'T' accepted) → microseconds since the epoch. Fractions beyond µs are truncated.
+ * Years 1900–9999. False on anything else (impossible dates included). */
+bool sd_time_parse_rfc3339(const char *s, int64_t *out_us);
+/* "2026-01-01" → midnight UTC in µs. */
+bool sd_date_parse(const char *s, int64_t *out_us);
+/* Formats µs since the epoch as RFC 3339 UTC (fraction only when non-zero). */
+void sd_time_format_us(int64_t us, char *out, size_t outlen);
+/* Wall clock in µs. */
+int64_t sd_now_us(void);
+
 #endif

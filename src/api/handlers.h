@@ -22,4 +22,14 @@ void api_workspaces_get(struct sd_request *req);
 void api_workspaces_update(struct sd_request *req);
 void api_workspaces_delete(struct sd_request *req);
 
+/* purchases.c */
+void api_purchases_create(struct sd_request *req);
+void api_cancellations_create(struct sd_request *req);
+
+/* matrices.c */
+void api_matrices_get(struct sd_request *req);
+void api_matrices_put(struct sd_request *req);
+void api_matrices_versions(struct sd_request *req);
+void api_matrices_suggestion(struct sd_request *req);
+
 #endif

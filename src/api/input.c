@@ -1,6 +1,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "segmentd/util.h"
+
 #include "input.h"
 
 void input_reject_unknown(json_t *obj, const char *const *allowed, const char *base,
@@ -64,4 +66,74 @@ bool input_require_object(json_t *doc, struct sd_errors *errs)
         return true;
     sd_errors_add(errs, "the body must be a JSON object", "%s", "");
     return false;
+}
+
+void input_phone(json_t *obj, const char *key, const char *base, struct sd_errors *errs,
+                 struct input_text *out)
+{
+    out->present = false;
+    const char *s = input_string(obj, key, false, 64, base, errs);
+    if (s == NULL)
+        return;
+    size_t n = 0, digits = 0;
+    out->value[n++] = '+';
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p >= '0' && *p <= '9') {
+            out->value[n++] = *p;
+            digits++;
+        } else if (!(*p == ' ' || *p == '-' || *p == '.' || *p == '(' || *p == ')' ||
+                     (*p == '+' && p == s))) {
+            sd_errors_add(errs, "a phone number has digits, spaces, - . ( ) and a leading +",
+                          "%s/%s", base, key);
+            return;
+        }
+        if (digits > 15)
+            break;
+    }
+    out->value[n] = '\0';
+    if (digits < 5 || digits > 15) {
+        sd_errors_add(errs, "a phone number has 5 to 15 digits", "%s/%s", base, key);
+        return;
+    }
+    out->present = true;
+}
+
+void input_email(json_t *obj, const char *key, const char *base, struct sd_errors *errs,
+                 struct input_text *out)
+{
+    out->present = false;
+    const char *s = input_string(obj, key, false, 254, base, errs);
+    if (s == NULL)
+        return;
+    const char *at = strchr(s, '@');
+    bool ok = at != NULL && at != s && strchr(at + 1, '@') == NULL &&
+              strchr(at + 1, '.') != NULL && at[1] != '.' && s[strlen(s) - 1] != '.';
+    size_t n = 0;
+    for (const char *p = s; ok && *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        ok = c > ' ' && c != 0x7f;
+        out->value[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    out->value[n] = '\0';
+    if (!ok) {
+        sd_errors_add(errs, "not an e-mail address", "%s/%s", base, key);
+        return;
+    }
+    out->present = true;
+}
+
+void input_birthday(json_t *obj, const char *key, const char *base, struct sd_errors *errs,
+                    struct input_text *out, int64_t now_us)
+{
+    out->present = false;
+    const char *s = input_string(obj, key, false, 10, base, errs);
+    if (s == NULL)
+        return;
+    int64_t us;
+    if (!sd_date_parse(s, &us) || us > now_us) {
+        sd_errors_add(errs, "a past date YYYY-MM-DD", "%s/%s", base, key);
+        return;
+    }
+    snprintf(out->value, sizeof out->value, "%s", s);
+    out->present = true;
 }

@@ -18,6 +18,16 @@ const struct sd_route sd_api_routes[] = {
     {"GET", "/metrics", PUBLIC, INLINE | ANYTIME, api_metrics},
     {"GET", "/openapi.yaml", PUBLIC, INLINE | ANYTIME, api_openapi},
 
+    /* ingest */
+    {"POST", "/v1/purchases", INGEST, JSON, api_purchases_create},
+    {"POST", "/v1/cancellations", INGEST, JSON, api_cancellations_create},
+
+    /* the matrix */
+    {"GET", "/v1/matrices/{kind}", READ, 0, api_matrices_get},
+    {"PUT", "/v1/matrices/{kind}", ADMIN, JSON, api_matrices_put},
+    {"GET", "/v1/matrices/{kind}/versions", READ, 0, api_matrices_versions},
+    {"GET", "/v1/matrices/{kind}/suggestion", READ, 0, api_matrices_suggestion},
+
     /* keys of the caller's workspace */
     {"POST", "/v1/keys", ADMIN, JSON, api_keys_create},
     {"GET", "/v1/keys", ADMIN, 0, api_keys_list},

@@ -103,6 +103,76 @@ enum sd_rc sd_db_exec(struct sd_db *db, const struct sd_stmt *stmt, const char *
     return SD_OK;
 }
 
+static bool pipe_send(struct sd_db *db, const struct sd_pipe_step *st)
+{
+    if (sd_pool_uses_prepared(db->pool))
+        return PQsendQueryPrepared(db->conn, st->stmt->name, st->stmt->nparams, st->params, NULL,
+                                   NULL, 0) == 1;
+    return PQsendQueryParams(db->conn, st->stmt->sql, st->stmt->nparams, NULL, st->params, NULL,
+                             NULL, 0) == 1;
+}
+
+/* Reads one statement's result and the NULL that ends it. */
+static PGresult *pipe_next(struct sd_db *db)
+{
+    PGresult *res = PQgetResult(db->conn);
+    PGresult *extra;
+    if (res != NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+        while ((extra = PQgetResult(db->conn)) != NULL)
+            PQclear(extra);
+    }
+    return res;
+}
+
+static enum sd_rc pipe_collect(struct sd_db *db, struct sd_pipe_step *steps, int nsteps)
+{
+    enum sd_rc rc = SD_OK;
+    for (int i = 0; i < nsteps; i++) {
+        PGresult *res = pipe_next(db);
+        ExecStatusType st = PQresultStatus(res);
+        if (rc == SD_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            rc = st == PGRES_PIPELINE_ABORTED ? SD_ERR_DB : db_fail(db, res, steps[i].stmt->name);
+        if (rc == SD_OK && steps[i].res != NULL) {
+            *steps[i].res = res;
+            res = NULL;
+        }
+        PQclear(res);
+    }
+    PGresult *sync = PQgetResult(db->conn); /* PGRES_PIPELINE_SYNC */
+    PQclear(sync);
+    return rc;
+}
+
+enum sd_rc sd_db_pipeline(struct sd_db *db, struct sd_pipe_step *steps, int nsteps)
+{
+    for (int i = 0; i < nsteps; i++) {
+        if (steps[i].res != NULL)
+            *steps[i].res = NULL;
+    }
+    /* Named statements are prepared before the pipeline (once per connection), so the pipeline
+     * carries only executions and its results map one to one onto the steps. */
+    for (int i = 0; sd_pool_uses_prepared(db->pool) && i < nsteps; i++) {
+        enum sd_rc rc = ensure_prepared(db, steps[i].stmt);
+        if (rc != SD_OK)
+            return rc;
+    }
+    if (!PQenterPipelineMode(db->conn))
+        return db_fail(db, NULL, "pipeline");
+    int sent = 0;
+    while (sent < nsteps && pipe_send(db, &steps[sent]))
+        sent++;
+    enum sd_rc rc;
+    if (sent < nsteps || !PQpipelineSync(db->conn)) {
+        rc = db_fail(db, NULL, "pipeline send");
+        sd_db_disconnect(db); /* the stream is in an unknown state: start afresh */
+        return rc;
+    }
+    rc = pipe_collect(db, steps, nsteps);
+    if (!PQexitPipelineMode(db->conn))
+        sd_db_disconnect(db);
+    return rc;
+}
+
 enum sd_rc sd_db_exec_script(struct sd_db *db, const char *sql)
 {
     PGresult *res = PQexec(db->conn, sql);

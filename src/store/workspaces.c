@@ -27,6 +27,12 @@ static const struct sd_stmt lock_stmt = {"ws_lock",
                                          "SELECT id FROM workspaces WHERE name = $1 FOR UPDATE", 1};
 /* Every table holding a workspace's data, children first; each statement keyed by workspace. */
 static const struct sd_stmt delete_data_stmts[] = {
+    {"ws_delete_transitions", "DELETE FROM transitions WHERE workspace_id = $1::bigint", 1},
+    {"ws_delete_orders", "DELETE FROM orders WHERE workspace_id = $1::bigint", 1},
+    {"ws_delete_customers", "DELETE FROM customers WHERE workspace_id = $1::bigint", 1},
+    {"ws_delete_cell_counts", "DELETE FROM cell_counts WHERE workspace_id = $1::bigint", 1},
+    {"ws_delete_imports", "DELETE FROM imports WHERE workspace_id = $1::bigint", 1},
+    {"ws_delete_matrices", "DELETE FROM matrices WHERE workspace_id = $1::bigint", 1},
     {"ws_delete_api_keys", "DELETE FROM api_keys WHERE workspace_id = $1::bigint", 1},
 };
 static const struct sd_stmt delete_stmt = {"ws_delete",

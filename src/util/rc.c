@@ -29,6 +29,8 @@ const char *sd_rc_str(enum sd_rc rc)
         return "database error";
     case SD_ERR_IO:
         return "i/o error";
+    case SD_ERR_STALE:
+        return "stale cache";
     case SD_ERR_INTERNAL:
         return "internal error";
     }

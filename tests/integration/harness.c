@@ -192,7 +192,8 @@ long harness_sql_long(const char *sql)
 void harness_reset(void)
 {
     PGconn *c = harness_db();
-    PGresult *r = PQexec(c, "BEGIN; DELETE FROM api_keys; "
+    PGresult *r = PQexec(c, "BEGIN; TRUNCATE transitions, orders, cell_counts, imports, "
+                            "matrices, api_keys; DELETE FROM customers; "
                             "DELETE FROM workspaces WHERE name <> 'default'; COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         die(PQerrorMessage(c));

@@ -1,0 +1,85 @@
+/* Customers: their placement in the matrix and everything that moves them. Every change of
+ * aggregates goes through a change set: classified by the core, then written as one customers
+ * UPDATE, the transitions of those who moved, and the counters' deltas — in the caller's
+ * transaction, in one pipeline. */
+#ifndef SEGMENTD_STORE_CUSTOMERS_H
+#define SEGMENTD_STORE_CUSTOMERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "segmentd/core_matrix.h"
+#include "segmentd/db.h"
+#include "segmentd/util.h"
+
+#define SD_EXTERNAL_ID_MAX 128
+
+/* A customer's stored state. Times in µs (0 = none). cell/monetary "" = no cell. */
+struct sd_customer_state {
+    long long id;
+    char external_id[SD_EXTERNAL_ID_MAX * 4 + 1];
+    enum sd_kind kind;
+    int64_t purchases;
+    int64_t revenue_cents;
+    int64_t first_purchase_at;
+    int64_t last_purchase_at;
+    char cell[SD_CELL_KEY_MAX + 1];
+    char monetary[SD_LABEL_MAX + 1];
+    int64_t cell_since;
+};
+
+/* One customer's change: the state before (read under lock), the aggregates after. */
+struct sd_change {
+    struct sd_customer_state before;
+    enum sd_kind kind;
+    int64_t purchases, revenue_cents, first_purchase_at, last_purchase_at;
+    /* Filled by sd_changes_classify: */
+    struct sd_placement placement;
+    char cell[SD_CELL_KEY_MAX + 1];
+    char monetary[SD_LABEL_MAX + 1];
+    bool moved; /* the cell changed: a transition is written */
+    bool dirty; /* something changed: the row is written */
+};
+
+/* Starts a change from the state before: aggregates unchanged. */
+void sd_change_init(struct sd_change *c, const struct sd_customer_state *before);
+
+/* Places every change with the matrix of its kind at `now`. */
+void sd_changes_classify(const struct sd_matrix matrices[SD_KIND_COUNT], struct sd_change *changes,
+                         size_t n, int64_t now);
+
+/* Builds the statements that write a classified change set (parameters live in the writer until
+ * sd_change_writer_free). Steps are appended to `steps` (room for SD_CHANGE_WRITER_STEPS). */
+#define SD_CHANGE_WRITER_STEPS 3
+struct sd_change_writer {
+    struct sd_buf bufs[24];
+    const char *update_params[10];
+    const char *transition_params[7];
+    const char *count_params[8];
+    char ws[24];
+    char stripe[8];
+    char at[40];
+};
+enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
+                                  const struct sd_change *changes, size_t n, const char *reason,
+                                  int64_t at, struct sd_pipe_step *steps, int *nsteps)
+    SD_MUST_CHECK;
+void sd_change_writer_free(struct sd_change_writer *w);
+
+/* Reads customers by external id (sorted, distinct) and locks them (FOR UPDATE), for the
+ * pipeline: the statement and its parameter (the text[] literal is the caller's). */
+extern const struct sd_stmt sd_stmt_customers_lock;
+/* Reads one row of that statement into `out`. */
+void sd_customer_state_read(const PGresult *res, int row, struct sd_customer_state *out);
+
+/* Re-places every customer of a kind with matrix `m` in batches of `batch` rows (each its own
+ * short transaction, so ingestion never waits long), writing only the customers who move, with
+ * transitions of `reason`. `*moved` counts customers whose cell or monetary band changed. */
+enum sd_rc sd_store_resegment(struct sd_db *db, long long ws, enum sd_kind kind,
+                              const struct sd_matrix *m, const char *reason, size_t batch,
+                              long long *moved) SD_MUST_CHECK;
+
+/* Time alone: the moment the customer's cell changes next (µs, 0 = never) — derived, not stored. */
+int64_t sd_customer_next_change(const struct sd_matrix *m, const struct sd_customer_state *s);
+
+#endif
