@@ -51,6 +51,13 @@ void http_reply_bytes(struct sd_request *req, unsigned status, const char *conte
 /* `data` outlives the server (static). */
 void http_reply_static(struct sd_request *req, unsigned status, const char *content_type,
                        const char *data, size_t len);
+/* A body produced piece by piece while it is sent (constant memory). `fn` fills up to `max`
+ * bytes and returns how many (> 0), 0 at the end, -1 on an error (the connection is cut, so the
+ * client sees a truncated body rather than a wrong one). It runs on an I/O thread; `free_ctx`
+ * runs when the response is done. */
+typedef long (*http_stream_fn)(void *ctx, char *buf, size_t max);
+void http_reply_stream(struct sd_request *req, unsigned status, const char *content_type,
+                       http_stream_fn fn, void *ctx, void (*free_ctx)(void *));
 /* RFC 9457 problem+json: type from the status, `detail` may be NULL. */
 void http_reply_problem(struct sd_request *req, unsigned status, const char *detail);
 /* A problem document built by the caller (from http_problem_new, with extra members; stolen). */

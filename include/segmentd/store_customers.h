@@ -79,6 +79,46 @@ enum sd_rc sd_store_resegment(struct sd_db *db, long long ws, enum sd_kind kind,
                               const struct sd_matrix *m, const char *reason, size_t batch,
                               long long *moved) SD_MUST_CHECK;
 
+/* A customer with profile, as GET /v1/customers/{id} shows it. */
+struct sd_customer {
+    struct sd_customer_state state;
+    char name[804], phone[64], email[1024], birthday[16];
+    bool has_name, has_phone, has_email, has_birthday;
+    bool contact_opt_out;
+    int64_t created_at, updated_at;
+};
+
+enum sd_rc sd_store_customer_get(struct sd_db *db, long long ws, const char *external_id,
+                                 struct sd_customer *out) SD_MUST_CHECK;
+/* Recent transitions, newest first: columns kind, from_cell, to_cell, at_us, reason. */
+enum sd_rc sd_store_customer_transitions(struct sd_db *db, long long ws, long long id, int limit,
+                                         PGresult **res) SD_MUST_CHECK;
+
+/* A profile patch: NULL = unchanged; `clear_*` sets the field to NULL. */
+struct sd_profile_patch {
+    const char *name, *phone, *email, *birthday;
+    bool clear_name, clear_phone, clear_email, clear_birthday;
+    int contact_opt_out; /* -1 unchanged, 0/1 */
+    const char *kind;    /* NULL unchanged */
+};
+/* Applies a patch in one transaction: profile fields, and a kind change as a "profile" move. */
+enum sd_rc sd_store_customer_patch(struct sd_db *db, long long ws, const char *external_id,
+                                   const struct sd_profile_patch *patch,
+                                   const struct sd_matrix matrices[SD_KIND_COUNT]) SD_MUST_CHECK;
+/* Erasure: the customer, their orders and transitions, and their share of the counters. */
+enum sd_rc sd_store_customer_delete(struct sd_db *db, long long ws, const char *external_id)
+    SD_MUST_CHECK;
+
+/* One page of a cell's customers after `after` (NULL: from the start), by external id. Columns:
+ * external_id, name, phone, email, purchases, revenue_cents, last_us, monetary, since_us,
+ * contact_opt_out, first_us. */
+enum sd_rc sd_store_segment_page(struct sd_db *db, long long ws, enum sd_kind kind,
+                                 const char *cell, const char *monetary, const char *after,
+                                 int limit, PGresult **res) SD_MUST_CHECK;
+/* The report's sums by (cell, monetary): columns cell, monetary, customers, orders, revenue. */
+enum sd_rc sd_store_segment_counts(struct sd_db *db, long long ws, enum sd_kind kind,
+                                   PGresult **res) SD_MUST_CHECK;
+
 /* Time alone: the moment the customer's cell changes next (µs, 0 = never) — derived, not stored. */
 int64_t sd_customer_next_change(const struct sd_matrix *m, const struct sd_customer_state *s);
 

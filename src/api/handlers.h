@@ -32,4 +32,13 @@ void api_matrices_put(struct sd_request *req);
 void api_matrices_versions(struct sd_request *req);
 void api_matrices_suggestion(struct sd_request *req);
 
+/* segments.c */
+void api_segments_report(struct sd_request *req);
+void api_segments_customers(struct sd_request *req);
+
+/* customers.c */
+void api_customers_get(struct sd_request *req);
+void api_customers_patch(struct sd_request *req);
+void api_customers_delete(struct sd_request *req);
+
 #endif

@@ -106,8 +106,8 @@ void input_email(json_t *obj, const char *key, const char *base, struct sd_error
     if (s == NULL)
         return;
     const char *at = strchr(s, '@');
-    bool ok = at != NULL && at != s && strchr(at + 1, '@') == NULL &&
-              strchr(at + 1, '.') != NULL && at[1] != '.' && s[strlen(s) - 1] != '.';
+    bool ok = at != NULL && at != s && strchr(at + 1, '@') == NULL && strchr(at + 1, '.') != NULL &&
+              at[1] != '.' && s[strlen(s) - 1] != '.';
     size_t n = 0;
     for (const char *p = s; ok && *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;

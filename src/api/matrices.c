@@ -38,9 +38,9 @@ void api_matrices_get(struct sd_request *req)
     if (!path_kind(req, &kind))
         return;
     struct sd_matrix_set *ms = malloc(sizeof *ms);
-    enum sd_rc rc = ms ? matrix_cache_get(http_req_db(req), http_req_caller(req)->workspace_id,
-                                          true, false, ms)
-                       : SD_ERR_NOMEM;
+    enum sd_rc rc =
+        ms ? matrix_cache_get(http_req_db(req), http_req_caller(req)->workspace_id, true, false, ms)
+           : SD_ERR_NOMEM;
     if (rc == SD_OK)
         http_reply_json(req, 200, render_matrix(&ms->m[kind], kind, ms->version[kind]));
     else
@@ -82,8 +82,8 @@ void api_matrices_put(struct sd_request *req)
     json_t *canonical = sd_matrix_to_json(m);
     definition = json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(canonical);
-    struct put_ctx p = {.kind = kind, .ws = http_req_caller(req)->workspace_id,
-                        .definition = definition};
+    struct put_ctx p = {
+        .kind = kind, .ws = http_req_caller(req)->workspace_id, .definition = definition};
     struct sd_db *db = http_req_db(req);
     /* The version commits first: from then on every ingest classifies with it, and the batches
      * below move everyone else. */
@@ -112,8 +112,8 @@ void api_matrices_versions(struct sd_request *req)
     if (!path_kind(req, &kind))
         return;
     PGresult *res = NULL;
-    enum sd_rc rc = sd_store_matrix_history(http_req_db(req), http_req_caller(req)->workspace_id,
-                                            kind, &res);
+    enum sd_rc rc =
+        sd_store_matrix_history(http_req_db(req), http_req_caller(req)->workspace_id, kind, &res);
     if (rc != SD_OK) {
         http_reply_rc(req, rc);
         return;
@@ -121,11 +121,10 @@ void api_matrices_versions(struct sd_request *req)
     json_t *items = json_array();
     for (int r = 0; r < PQntuples(res); r++) {
         json_t *doc = json_loads(PQgetvalue(res, r, 1), 0, NULL);
-        json_t *item = json_pack("{s:i, s:o, s:o}", "version", atoi(PQgetvalue(res, r, 0)),
-                                 "created_at",
-                                 render_time(strtoll(PQgetvalue(res, r, 2), NULL, 10) /
-                                             SD_US_PER_SECOND),
-                                 "matrix", doc ? doc : json_null());
+        json_t *item =
+            json_pack("{s:i, s:o, s:o}", "version", atoi(PQgetvalue(res, r, 0)), "created_at",
+                      render_time(strtoll(PQgetvalue(res, r, 2), NULL, 10) / SD_US_PER_SECOND),
+                      "matrix", doc ? doc : json_null());
         json_array_append_new(items, item);
     }
     PQclear(res);
@@ -138,11 +137,11 @@ static json_t *render_figures(const struct sd_history_figures *f)
     sd_amount_format((int64_t)f->revenue_p50_cents, p50, sizeof p50);
     sd_amount_format((int64_t)f->revenue_p90_cents, p90, sizeof p90);
     return json_pack("{s:I, s:I, s:{s:I, s:f, s:f}, s:{s:f, s:f}, s:{s:s, s:s}}", "customers",
-                     (json_int_t)f->customers, "orders", (json_int_t)f->orders,
-                     "repeat_intervals", "count", (json_int_t)f->intervals, "median_days",
-                     f->gap_p50_s / 86400.0, "p90_days", f->gap_p90_s / 86400.0,
-                     "purchases_per_customer", "median", f->purchases_p50, "p90",
-                     f->purchases_p90, "revenue_per_customer", "median", p50, "p90", p90);
+                     (json_int_t)f->customers, "orders", (json_int_t)f->orders, "repeat_intervals",
+                     "count", (json_int_t)f->intervals, "median_days", f->gap_p50_s / 86400.0,
+                     "p90_days", f->gap_p90_s / 86400.0, "purchases_per_customer", "median",
+                     f->purchases_p50, "p90", f->purchases_p90, "revenue_per_customer", "median",
+                     p50, "p90", p90);
 }
 
 void api_matrices_suggestion(struct sd_request *req)
@@ -151,8 +150,8 @@ void api_matrices_suggestion(struct sd_request *req)
     if (!path_kind(req, &kind))
         return;
     struct sd_history_figures f = {0};
-    enum sd_rc rc = sd_store_history_figures(http_req_db(req),
-                                             http_req_caller(req)->workspace_id, kind, &f);
+    enum sd_rc rc =
+        sd_store_history_figures(http_req_db(req), http_req_caller(req)->workspace_id, kind, &f);
     if (rc != SD_OK) {
         http_reply_rc(req, rc);
         return;

@@ -51,8 +51,8 @@ void matrix_cache_forget(long long ws)
     pthread_mutex_unlock(&cache_mu);
 }
 
-static enum sd_rc load_kind(struct sd_db *db, long long ws, enum sd_kind kind,
-                            struct sd_matrix *m, int *version)
+static enum sd_rc load_kind(struct sd_db *db, long long ws, enum sd_kind kind, struct sd_matrix *m,
+                            int *version)
 {
     char *text = NULL;
     enum sd_rc rc = sd_store_matrix_current(db, ws, kind, &text, version);

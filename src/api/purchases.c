@@ -75,8 +75,7 @@ static void parse_time(json_t *obj, const char *base, int64_t now, int64_t *out,
     if (v == NULL || json_is_null(v))
         return;
     if (!json_is_string(v) || !sd_time_parse_rfc3339(json_string_value(v), out)) {
-        sd_errors_add(errs, "an RFC 3339 time, e.g. 2026-11-20T10:00:00Z", "%s/purchased_at",
-                      base);
+        sd_errors_add(errs, "an RFC 3339 time, e.g. 2026-11-20T10:00:00Z", "%s/purchased_at", base);
         return;
     }
     if (*out > now + FUTURE_TOLERANCE_US)
@@ -100,8 +99,7 @@ static void parse_purchase(json_t *obj, const char *base, struct purchase_item *
     if (amount == NULL)
         sd_errors_add(errs, "required", "%s/amount", base);
     else if (!sd_json_amount(amount, &it->in.amount_cents))
-        sd_errors_add(errs,
-                      "an amount ≥ 0 with at most 2 decimals and 12 digits, e.g. \"129.90\"",
+        sd_errors_add(errs, "an amount ≥ 0 with at most 2 decimals and 12 digits, e.g. \"129.90\"",
                       "%s/amount", base);
     parse_time(obj, base, now, &it->in.purchased_at, errs);
     parse_profile(obj, base, it, errs, now);
@@ -119,8 +117,8 @@ static json_t *render_purchase_result(const struct sd_purchase_in *in,
         char amount[32], at[40];
         sd_amount_format(out->stored_amount_cents, amount, sizeof amount);
         sd_time_format_us(out->stored_purchased_at, at, sizeof at);
-        json_object_set_new(r, "stored", json_pack("{s:s, s:s}", "amount", amount,
-                                                   "purchased_at", at));
+        json_object_set_new(r, "stored",
+                            json_pack("{s:s, s:s}", "amount", amount, "purchased_at", at));
     }
     return r;
 }

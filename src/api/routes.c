@@ -28,6 +28,13 @@ const struct sd_route sd_api_routes[] = {
     {"GET", "/v1/matrices/{kind}/versions", READ, 0, api_matrices_versions},
     {"GET", "/v1/matrices/{kind}/suggestion", READ, 0, api_matrices_suggestion},
 
+    /* the CRM's read side */
+    {"GET", "/v1/segments", READ, 0, api_segments_report},
+    {"GET", "/v1/segments/{frequency}/{recency}/customers", READ, 0, api_segments_customers},
+    {"GET", "/v1/customers/{customer_id}", READ, 0, api_customers_get},
+    {"PATCH", "/v1/customers/{customer_id}", INGEST, JSON, api_customers_patch},
+    {"DELETE", "/v1/customers/{customer_id}", ADMIN, 0, api_customers_delete},
+
     /* keys of the caller's workspace */
     {"POST", "/v1/keys", ADMIN, JSON, api_keys_create},
     {"GET", "/v1/keys", ADMIN, 0, api_keys_list},

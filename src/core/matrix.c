@@ -81,8 +81,8 @@ static void validate_axis(const struct sd_axis *axis, const char *name, int64_t 
     }
     for (int i = 0; i < axis->nbands; i++) {
         if (!sd_label_valid(axis->labels[i]))
-            sd_errors_add(errs, "labels are 1-32 characters of a-z, 0-9, _", "/%s/labels/%d",
-                          name, i);
+            sd_errors_add(errs, "labels are 1-32 characters of a-z, 0-9, _", "/%s/labels/%d", name,
+                          i);
         for (int j = 0; j < i; j++) {
             if (strcmp(axis->labels[i], axis->labels[j]) == 0)
                 sd_errors_add(errs, "duplicate label on this axis", "/%s/labels/%d", name, i);
@@ -152,8 +152,7 @@ void sd_matrix_cell_key(const struct sd_matrix *m, int freq, int rec, char *out)
         out[0] = '\0';
         return;
     }
-    snprintf(out, SD_CELL_KEY_MAX + 1, "%s/%s", m->frequency.labels[freq],
-             m->recency.labels[rec]);
+    snprintf(out, SD_CELL_KEY_MAX + 1, "%s/%s", m->frequency.labels[freq], m->recency.labels[rec]);
 }
 
 bool sd_matrix_cell_parse(const struct sd_matrix *m, const char *key, int *freq, int *rec)

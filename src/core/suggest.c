@@ -29,8 +29,8 @@ static int64_t round_money(double cents)
     return v * scale;
 }
 
-void sd_matrix_suggest(enum sd_kind kind, const struct sd_history_figures *f,
-                       struct sd_matrix *out, struct sd_suggestion_basis *basis)
+void sd_matrix_suggest(enum sd_kind kind, const struct sd_history_figures *f, struct sd_matrix *out,
+                       struct sd_suggestion_basis *basis)
 {
     sd_matrix_preset(kind, out);
     basis->recency = f->intervals >= SD_SUGGEST_MIN_SAMPLES;

@@ -227,6 +227,51 @@ void http_reply_static(struct sd_request *req, unsigned status, const char *cont
     set_response(req, status, resp, content_type);
 }
 
+struct stream {
+    http_stream_fn fn;
+    void *ctx;
+    void (*free_ctx)(void *);
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream *s = cls;
+    long n = s->fn(s->ctx, buf, max);
+    if (n > 0)
+        return (ssize_t)n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *s = cls;
+    if (s->free_ctx != NULL)
+        s->free_ctx(s->ctx);
+    free(s);
+}
+
+void http_reply_stream(struct sd_request *req, unsigned status, const char *content_type,
+                       http_stream_fn fn, void *ctx, void (*free_ctx)(void *))
+{
+    struct stream *s = malloc(sizeof *s);
+    if (s == NULL) {
+        if (free_ctx != NULL)
+            free_ctx(ctx);
+        http_reply_rc(req, SD_ERR_NOMEM);
+        return;
+    }
+    *s = (struct stream){fn, ctx, free_ctx};
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s, stream_free);
+    if (resp == NULL) {
+        stream_free(s);
+        http_reply_rc(req, SD_ERR_NOMEM);
+        return;
+    }
+    set_response(req, status, resp, content_type);
+}
+
 void http_reply_empty(struct sd_request *req, unsigned status)
 {
     http_reply_static(req, status, NULL, "", 0);

@@ -32,10 +32,14 @@ static const struct sd_stmt exists_stmt = {
     3};
 static const struct sd_stmt aggregates_stmt = {
     "cancel_aggregates",
-    "SELECT o.customer_id, count(*), sum((o.amount * 100)::bigint), " US("min(o.purchased_at)") ", "
-    US("max(o.purchased_at)") " FROM orders o JOIN customers c ON c.workspace_id = $1::bigint "
-    "AND c.id = o.customer_id AND c.external_id = ANY($2::text[]) "
-    "WHERE o.workspace_id = $1::bigint AND o.cancelled_at IS NULL GROUP BY o.customer_id",
+    "SELECT o.customer_id, count(*), sum((o.amount * 100)::bigint), " US(
+        "min(o.purchased_at)") ", " US("max(o.purchased_at)") " FROM orders o JOIN customers c ON "
+                                                              "c.workspace_id = $1::bigint "
+                                                              "AND c.id = o.customer_id AND "
+                                                              "c.external_id = ANY($2::text[]) "
+                                                              "WHERE o.workspace_id = $1::bigint "
+                                                              "AND o.cancelled_at IS NULL GROUP BY "
+                                                              "o.customer_id",
     2};
 
 static bool versions_match(const PGresult *res, const struct sd_matrix_set *ms)
@@ -145,8 +149,7 @@ static void fill_results(const struct sd_cancel_in *items, size_t n, const PGres
 }
 
 static enum sd_rc cancel_once(struct sd_db *db, long long ws, const struct sd_matrix_set *ms,
-                              const struct sd_cancel_in *items, size_t n,
-                              struct sd_cancel_out *out)
+                              const struct sd_cancel_in *items, size_t n, struct sd_cancel_out *out)
 {
     char w[24];
     snprintf(w, sizeof w, "%lld", ws);

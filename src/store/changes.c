@@ -10,10 +10,19 @@
 
 const struct sd_stmt sd_stmt_customers_lock = {
     "customers_lock",
-    "SELECT id, external_id, kind, purchases, revenue_cents, " US("first_purchase_at") ", " US(
-        "last_purchase_at") ", coalesce(cell, ''), coalesce(monetary, ''), " US("cell_since") " "
-                            "FROM customers WHERE workspace_id = $1::bigint "
-                            "AND external_id = ANY($2::text[]) ORDER BY external_id FOR UPDATE",
+    "SELECT id, external_id, kind, purchases, revenue_cents, " US(
+        "first_purchase_at") ", " US("last_purchase_at") ", coalesce(cell, ''), coalesce(monetary, "
+                                                         "''), " US("cell_since") " "
+                                                                                  "FROM customers "
+                                                                                  "WHERE "
+                                                                                  "workspace_id = "
+                                                                                  "$1::bigint "
+                                                                                  "AND external_id "
+                                                                                  "= "
+                                                                                  "ANY($2::text[]) "
+                                                                                  "ORDER BY "
+                                                                                  "external_id FOR "
+                                                                                  "UPDATE",
     2};
 
 static const struct sd_stmt update_stmt = {
@@ -121,8 +130,7 @@ static void delta_add(struct delta *d, size_t *nd, enum sd_kind kind, const char
     if (cell[0] == '\0')
         return;
     for (size_t i = 0; i < *nd; i++) {
-        if (d[i].kind == kind && strcmp(d[i].cell, cell) == 0 &&
-            strcmp(d[i].monetary, mon) == 0) {
+        if (d[i].kind == kind && strcmp(d[i].cell, cell) == 0 && strcmp(d[i].monetary, mon) == 0) {
             d[i].customers += sign;
             d[i].orders += sign * orders;
             d[i].revenue += sign * revenue;
@@ -144,9 +152,25 @@ static int delta_cmp(const void *a, const void *b)
 /* ---- the writer ---- */
 
 enum {
-    B_ID, B_KIND, B_PURCHASES, B_REVENUE, B_FIRST, B_LAST, B_CELL, B_MON, B_SINCE,
-    B_T_ID, B_T_KIND, B_T_FROM, B_T_TO,
-    B_C_KIND, B_C_CELL, B_C_MON, B_C_CUST, B_C_ORD, B_C_REV,
+    B_ID,
+    B_KIND,
+    B_PURCHASES,
+    B_REVENUE,
+    B_FIRST,
+    B_LAST,
+    B_CELL,
+    B_MON,
+    B_SINCE,
+    B_T_ID,
+    B_T_KIND,
+    B_T_FROM,
+    B_T_TO,
+    B_C_KIND,
+    B_C_CELL,
+    B_C_MON,
+    B_C_CUST,
+    B_C_ORD,
+    B_C_REV,
     B_COUNT
 };
 

@@ -16,8 +16,7 @@ static const struct sd_stmt versions_stmt = {
  * compute the same next version and one would fail on the primary key. */
 static const struct sd_stmt lock_stmt = {
     "matrix_lock",
-    "SELECT pg_advisory_xact_lock(1397049166, (($1::bigint * 2 + $2::int) % 2147483647)::int)",
-    2};
+    "SELECT pg_advisory_xact_lock(1397049166, (($1::bigint * 2 + $2::int) % 2147483647)::int)", 2};
 static const struct sd_stmt insert_stmt = {
     "matrix_insert",
     "INSERT INTO matrices (workspace_id, kind, version, definition) "
@@ -57,8 +56,7 @@ enum sd_rc sd_store_matrix_current(struct sd_db *db, long long ws, enum sd_kind 
     return rc;
 }
 
-enum sd_rc sd_store_matrix_versions_now(struct sd_db *db, long long ws,
-                                        int versions[SD_KIND_COUNT])
+enum sd_rc sd_store_matrix_versions_now(struct sd_db *db, long long ws, int versions[SD_KIND_COUNT])
 {
     char w[24];
     ws_text(ws, w);

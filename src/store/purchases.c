@@ -39,11 +39,13 @@ static const struct sd_stmt insert_orders_stmt = {
     5};
 static const struct sd_stmt stored_orders_stmt = {
     "purchases_stored_orders",
-    "SELECT c.external_id, o.order_id, (o.amount * 100)::bigint, " US("o.purchased_at") " "
-    "FROM unnest($2::text[], $3::text[]) AS u(ext, oid) "
-    "JOIN customers c ON c.workspace_id = $1::bigint AND c.external_id = u.ext "
-    "JOIN orders o ON o.workspace_id = $1::bigint AND o.customer_id = c.id "
-    "AND o.order_id = u.oid",
+    "SELECT c.external_id, o.order_id, (o.amount * 100)::bigint, " US(
+        "o.purchased_at") " "
+                          "FROM unnest($2::text[], $3::text[]) AS u(ext, oid) "
+                          "JOIN customers c ON c.workspace_id = $1::bigint AND c.external_id = "
+                          "u.ext "
+                          "JOIN orders o ON o.workspace_id = $1::bigint AND o.customer_id = c.id "
+                          "AND o.order_id = u.oid",
     3};
 static const struct sd_stmt profile_stmt = {
     "purchases_profile",
@@ -80,8 +82,8 @@ struct ingest {
     const struct sd_matrix_set *ms;
     const struct sd_purchase_in *items;
     size_t n;
-    size_t *order;  /* item indices sorted by (customer, order, position) */
-    bool *primary;  /* first occurrence of its (customer, order) */
+    size_t *order; /* item indices sorted by (customer, order, position) */
+    bool *primary; /* first occurrence of its (customer, order) */
     struct cust *custs;
     size_t ncusts;
     struct stored *stored;
@@ -239,8 +241,7 @@ static struct stored *find_stored(struct ingest *g, const char *ext, const char 
 }
 
 /* Reads pipeline 1's answers: locked customers, created orders, stored orders. */
-static void read_pipeline1(struct ingest *g, PGresult *locked, PGresult *created,
-                           PGresult *stored)
+static void read_pipeline1(struct ingest *g, PGresult *locked, PGresult *created, PGresult *stored)
 {
     for (int r = 0; r < PQntuples(locked); r++) {
         struct cust *c = find_cust(g, PQgetvalue(locked, r, 1));
@@ -407,7 +408,7 @@ static enum sd_rc run_pipeline2(struct sd_db *db, struct ingest *g, int64_t now)
     memset(&wk, 0, sizeof wk);
     memset(&wb, 0, sizeof wb);
     enum sd_rc rc = build_profile_arrays(g, prof, &prows);
-    const char *pparams[] = {g->wsbuf,          prof[P_EXT].data,   prof[P_NAME].data,
+    const char *pparams[] = {g->wsbuf,           prof[P_EXT].data,   prof[P_NAME].data,
                              prof[P_PHONE].data, prof[P_EMAIL].data, prof[P_BDAY].data};
     if (rc == SD_OK && prows > 0)
         steps[nsteps++] = (struct sd_pipe_step){&profile_stmt, pparams, NULL};

@@ -48,8 +48,8 @@ static struct sd_change *changed_rows(const PGresult *res, const struct sd_matri
 }
 
 static enum sd_rc write_batch(struct sd_db *db, long long ws, enum sd_kind kind,
-                              const struct sd_matrix *m, const struct sd_change *cand, size_t ncand, const char *reason,
-                              long long *moved)
+                              const struct sd_matrix *m, const struct sd_change *cand, size_t ncand,
+                              const char *reason, long long *moved)
 {
     char w[24];
     snprintf(w, sizeof w, "%lld", ws);
