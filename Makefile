@@ -14,8 +14,10 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEGMENTD_WERROR=$(if $(CI),ON,OFF) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target segmentd
 
-# Runs the service on the embedded PostgreSQL (./var/pg) with the demo workspace on first start.
+# Runs the service on the embedded PostgreSQL (./var/pg); the first start also fills the `demo`
+# workspace with a synthetic shop (`default` stays empty for real data).
 run: build
+	@./$(BUILD)/segmentd --config config/segmentd.ini demo --if-missing
 	@./$(BUILD)/segmentd --config config/segmentd.ini
 
 # The test suite: warnings are errors, AddressSanitizer + UndefinedBehaviorSanitizer on.

@@ -1,5 +1,7 @@
 /* segmentd: wiring only — configuration, logging, database, HTTP server, signals. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,12 +14,15 @@
 #include "segmentd/app.h"
 #include "segmentd/config.h"
 #include "segmentd/core_access.h"
+#include "segmentd/demo.h"
 #include "segmentd/embedded.h"
 #include "segmentd/http_server.h"
+#include "segmentd/importer.h"
 #include "segmentd/log.h"
 #include "segmentd/metrics.h"
 #include "segmentd/migrate.h"
 #include "segmentd/store_workspaces.h"
+#include "segmentd/util.h"
 
 extern char **environ;
 
@@ -33,6 +38,10 @@ static const char usage[] =
     "  migrate                apply database migrations and exit\n"
     "  keys create --scope S [--scope S…] [--name NAME] [--workspace NAME]\n"
     "                         mint an API key (scopes: read, ingest, admin) and print it\n"
+    "  import FILE [--workspace NAME] [--format csv|ndjson] [--map MAP] [--timezone TZ]\n"
+    "                         load order history (CSV or NDJSON, as POST /v1/imports)\n"
+    "  demo [--customers N] [--workspace NAME] [--if-missing]\n"
+    "                         fill a workspace (default: demo) with a synthetic shop\n"
     "\n"
     "options:\n"
     "  --config FILE          configuration file (default " DEFAULT_CONFIG ";\n"
@@ -200,6 +209,209 @@ out:
     return status;
 }
 
+/* ---- segmentd import FILE ---- */
+
+struct import_args {
+    const char *file, *workspace, *format, *map, *timezone;
+};
+
+static int parse_import_args(int argc, char **argv, struct import_args *a)
+{
+    *a = (struct import_args){.workspace = "default"};
+    for (int i = 0; i < argc; i++) {
+        const char **slot = NULL;
+        if (strcmp(argv[i], "--workspace") == 0)
+            slot = &a->workspace;
+        else if (strcmp(argv[i], "--format") == 0)
+            slot = &a->format;
+        else if (strcmp(argv[i], "--map") == 0)
+            slot = &a->map;
+        else if (strcmp(argv[i], "--timezone") == 0)
+            slot = &a->timezone;
+        if (slot != NULL && i + 1 < argc)
+            *slot = argv[++i];
+        else if (slot == NULL && argv[i][0] != '-' && a->file == NULL)
+            a->file = argv[i];
+        else
+            return 2;
+    }
+    return a->file ? 0 : 2;
+}
+
+/* A progress bar on a terminal; nothing when stderr is a file or a pipe. */
+static void draw_progress(void *ctx, const struct sd_import_counts *c, int64_t size,
+                          const char *phase)
+{
+    (void)ctx;
+    if (!isatty(STDERR_FILENO))
+        return;
+    double f = size > 0 ? (double)c->bytes_read / (double)size : 0;
+    int filled = (int)(f * 30);
+    fprintf(stderr, "\r%-8s [%.*s%*s] %5.1f%%  %lld rows, %lld rejected", phase, filled,
+            "##############################", 30 - filled, "", f * 100, (long long)c->rows,
+            (long long)c->rejected);
+    if (strcmp(phase, "done") == 0 || strcmp(phase, "failed") == 0)
+        fputc('\n', stderr);
+}
+
+static bool import_job_init(const struct import_args *a, struct sd_import_job *job)
+{
+    const char *dot = strrchr(a->file, '.');
+    bool ndjson = a->format ? strcmp(a->format, "ndjson") == 0
+                            : dot && (strcmp(dot, ".ndjson") == 0 || strcmp(dot, ".jsonl") == 0);
+    if (a->format && !ndjson && strcmp(a->format, "csv") != 0)
+        return false;
+    job->opts.format = ndjson ? SD_IMPORT_NDJSON : SD_IMPORT_CSV;
+    char err[256];
+    if (a->map && !sd_import_parse_map(a->map, job->map_buf, sizeof job->map_buf, &job->opts, err,
+                                       sizeof err)) {
+        fprintf(stderr, "segmentd import: --map: %s\n", err);
+        return false;
+    }
+    snprintf(job->timezone, sizeof job->timezone, "%s", a->timezone ? a->timezone : "UTC");
+    job->fd = open(a->file, O_RDONLY);
+    if (job->fd < 0) {
+        fprintf(stderr, "segmentd import: cannot open %s\n", a->file);
+        return false;
+    }
+    struct stat st;
+    job->size = fstat(job->fd, &st) == 0 ? st.st_size : 0;
+    return true;
+}
+
+static int command_import(const struct sd_config *cfg, int argc, char **argv)
+{
+    struct import_args a;
+    struct sd_import_job *job = calloc(1, sizeof *job);
+    if (job == NULL || parse_import_args(argc, argv, &a) != 0) {
+        fputs("usage: segmentd import FILE [--workspace NAME] [--format csv|ndjson] [--map MAP] "
+              "[--timezone TZ]\n",
+              stderr);
+        free(job);
+        return 2;
+    }
+    job->fd = -1;
+    struct database db = {0};
+    struct sd_db *conn = NULL;
+    struct sd_workspace ws;
+    int status = 1, applied;
+    if (!import_job_init(&a, job))
+        goto out;
+    if (database_open(cfg, 2, &db) != SD_OK || sd_migrate_run(db.pool, &applied) != SD_OK ||
+        sd_pool_acquire(db.pool, &conn) != SD_OK)
+        goto out;
+    if (sd_store_workspace_get(conn, a.workspace, &ws) != SD_OK) {
+        fprintf(stderr, "segmentd import: no workspace %s\n", a.workspace);
+        goto out;
+    }
+    job->ws = ws.id;
+    enum sd_rc rc = sd_store_import_create(
+        conn, ws.id, job->opts.format == SD_IMPORT_CSV ? "csv" : "ndjson", job->size, &job->id);
+    sd_pool_release(db.pool, conn);
+    conn = NULL;
+    if (rc == SD_OK)
+        rc = sd_import_run(db.pool, job, draw_progress, NULL);
+    printf("import %lld: %s (see GET /v1/imports/%lld)\n", job->id, rc == SD_OK ? "done" : "failed",
+           job->id);
+    status = rc == SD_OK ? 0 : 1;
+out:
+    if (job->fd >= 0)
+        close(job->fd);
+    sd_pool_release(db.pool, conn);
+    database_close(&db);
+    free(job);
+    return status;
+}
+
+/* ---- segmentd demo ---- */
+
+static enum sd_rc write_all(void *ctx, const char *text, size_t len)
+{
+    int fd = *(int *)ctx;
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return SD_ERR_IO;
+        text += n;
+        len -= (size_t)n;
+    }
+    return SD_OK;
+}
+
+static int command_demo(const struct sd_config *cfg, int argc, char **argv)
+{
+    int64_t customers = 50000;
+    const char *name = "demo";
+    bool if_missing = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--customers") == 0 && i + 1 < argc &&
+            sd_parse_i64(argv[i + 1], 1, 10000000, &customers))
+            i++;
+        else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
+            name = argv[++i];
+        else if (strcmp(argv[i], "--if-missing") == 0)
+            if_missing = true;
+        else {
+            fputs("usage: segmentd demo [--customers N] [--workspace NAME] [--if-missing]\n",
+                  stderr);
+            return 2;
+        }
+    }
+    struct database db = {0};
+    struct sd_db *conn = NULL;
+    struct sd_import_job *job = calloc(1, sizeof *job);
+    int status = 1, applied;
+    if (job == NULL)
+        return 1;
+    job->fd = -1;
+    if (database_open(cfg, 2, &db) != SD_OK || sd_migrate_run(db.pool, &applied) != SD_OK ||
+        sd_pool_acquire(db.pool, &conn) != SD_OK)
+        goto out;
+    struct sd_workspace ws;
+    bool existed = sd_store_workspace_get(conn, name, &ws) == SD_OK;
+    if (existed && if_missing) {
+        printf("demo workspace '%s' exists: nothing to do\n", name);
+        status = 0;
+        goto out;
+    }
+    if (!existed &&
+        sd_store_workspace_create(conn, name, "Demo shop (synthetic data)", &ws) != SD_OK)
+        goto out;
+    sd_pool_release(db.pool, conn);
+    conn = NULL;
+    char path[] = "/tmp/segmentd-demo-XXXXXX";
+    job->fd = mkstemp(path);
+    if (job->fd < 0)
+        goto out;
+    unlink(path);
+    struct sd_demo_stats st;
+    if (sd_demo_generate(customers, 42, sd_now_us(), write_all, &job->fd, &st) != SD_OK ||
+        lseek(job->fd, 0, SEEK_SET) != 0)
+        goto out;
+    job->size = lseek(job->fd, 0, SEEK_END);
+    if (lseek(job->fd, 0, SEEK_SET) != 0 || sd_pool_acquire(db.pool, &conn) != SD_OK ||
+        sd_store_import_create(conn, ws.id, "csv", job->size, &job->id) != SD_OK)
+        goto out;
+    sd_pool_release(db.pool, conn);
+    conn = NULL;
+    job->ws = ws.id;
+    job->opts.format = SD_IMPORT_CSV;
+    snprintf(job->timezone, sizeof job->timezone, "UTC");
+    printf("demo: %lld customers, %lld orders over two years into workspace '%s'\n",
+           (long long)st.customers, (long long)st.orders, name);
+    enum sd_rc rc = sd_import_run(db.pool, job, draw_progress, NULL);
+    status = rc == SD_OK ? 0 : 1;
+out:
+    if (job->fd >= 0)
+        close(job->fd);
+    sd_pool_release(db.pool, conn);
+    database_close(&db);
+    free(job);
+    return status;
+}
+
 /* ---- the service ---- */
 
 struct migrator {
@@ -283,6 +495,8 @@ static int serve(const struct sd_config *cfg, const sigset_t *signals)
     if (app.metrics == NULL || database_open(cfg, cfg->database_pool_size, &db) != SD_OK)
         goto out;
     app.pool = db.pool;
+    if ((app.importer = sd_importer_start(db.pool)) == NULL)
+        goto out;
     if (pthread_create(&mig.thread, NULL, migrator_main, &mig) != 0)
         goto out;
     migrator_started = true;
@@ -303,6 +517,7 @@ out:
         if (mig.failed)
             status = 1;
     }
+    sd_importer_stop(app.importer);
     database_close(&db);
     sd_metrics_free(app.metrics);
     pthread_mutex_destroy(&mig.mu);
@@ -344,6 +559,10 @@ int main(int argc, char **argv)
         status = command_migrate(&cfg);
     else if (strcmp(opt.command, "keys") == 0)
         status = command_keys(&cfg, opt.argc, opt.argv);
+    else if (strcmp(opt.command, "import") == 0)
+        status = command_import(&cfg, opt.argc, opt.argv);
+    else if (strcmp(opt.command, "demo") == 0)
+        status = command_demo(&cfg, opt.argc, opt.argv);
     else {
         fprintf(stderr, "segmentd: unknown command %s (see --help)\n", opt.command);
         status = 2;

@@ -12,11 +12,13 @@
 
 struct sd_route;
 struct sd_metrics;
+struct sd_importer;
 
 struct sd_app {
     const struct sd_config *cfg;
     struct sd_pool *pool;
     struct sd_metrics *metrics;
+    struct sd_importer *importer; /* runs uploaded imports in the background */
     const struct sd_route *routes;
     size_t nroutes;
     unsigned char admin_key_hash[32]; /* SHA-256 of auth.admin_key */

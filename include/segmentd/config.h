@@ -38,6 +38,8 @@ struct sd_config {
     /* [limits] */
     int64_t limits_max_body_bytes; /* 1M */
     int limits_max_batch;          /* 1000 */
+    int64_t limits_max_import_bytes; /* 10G: an import body is spooled to disk, never to memory */
+    char *limits_spool_dir;          /* "/tmp": where import bodies are spooled (unlinked files) */
     /* [scheduler] */
     int64_t scheduler_interval_ms; /* 5s */
     /* [webhooks] */

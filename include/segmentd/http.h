@@ -42,6 +42,10 @@ const char *http_req_body(const struct sd_request *req, size_t *len);
 struct sd_db *http_req_db(const struct sd_request *req);
 const struct sd_caller *http_req_caller(const struct sd_request *req);
 
+/* SD_ROUTE_STREAM: takes the spooled body (an unlinked file, positioned at its start) and its
+ * size; the caller closes it. -1 if there is none. */
+int http_req_take_spool(struct sd_request *req, int64_t *size);
+
 /* Replies. `body` is stolen (decref'd by the layer). */
 void http_reply_json(struct sd_request *req, unsigned status, json_t *body);
 void http_reply_empty(struct sd_request *req, unsigned status);

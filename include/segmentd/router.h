@@ -18,7 +18,10 @@ typedef void (*sd_handler_fn)(struct sd_request *req);
 enum sd_route_flags {
     SD_ROUTE_INLINE = 1 << 0, /* cheap, no database: answered on the I/O thread */
     SD_ROUTE_JSON = 1 << 1,   /* needs a JSON body (415 / 400 otherwise) */
-    SD_ROUTE_ANYTIME = 1 << 2 /* served before migrations are applied (/readyz) */
+    SD_ROUTE_ANYTIME = 1 << 2, /* served before migrations are applied (/readyz) */
+    /* The body is spooled to an unlinked file as it arrives (never to memory), after the caller
+     * is authenticated and `preflight` accepted the request (imports). */
+    SD_ROUTE_STREAM = 1 << 3
 };
 
 struct sd_route {
@@ -27,6 +30,9 @@ struct sd_route {
     enum sd_access access;
     unsigned flags;
     sd_handler_fn handler;
+    /* SD_ROUTE_STREAM only: runs after authentication, before the body is read; a reply it
+     * makes is sent instead of reading the body (e.g. 415, or 400 for bad query parameters). */
+    sd_handler_fn preflight;
 };
 
 enum sd_route_match {

@@ -33,6 +33,7 @@ struct sd_change {
     struct sd_customer_state before;
     enum sd_kind kind;
     int64_t purchases, revenue_cents, first_purchase_at, last_purchase_at;
+    int64_t at; /* when the move happened (µs); 0: the writer's `at` */
     /* Filled by sd_changes_classify: */
     struct sd_placement placement;
     char cell[SD_CELL_KEY_MAX + 1];
@@ -49,21 +50,26 @@ void sd_changes_classify(const struct sd_matrix matrices[SD_KIND_COUNT], struct 
                          size_t n, int64_t now);
 
 /* Builds the statements that write a classified change set (parameters live in the writer until
- * sd_change_writer_free). Steps are appended to `steps` (room for SD_CHANGE_WRITER_STEPS). */
+ * sd_change_writer_free). Steps are appended to `steps` (room for SD_CHANGE_WRITER_STEPS).
+ * Counter deltas are written unless sd_change_writer_build_nocounts is used. */
 #define SD_CHANGE_WRITER_STEPS 3
 struct sd_change_writer {
     struct sd_buf bufs[24];
     const char *update_params[10];
     const char *transition_params[7];
+    bool with_counts; /* false: the caller rebuilds the counters itself (imports) */
     const char *count_params[8];
     char ws[24];
     char stripe[8];
-    char at[40];
 };
 enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
                                   const struct sd_change *changes, size_t n, const char *reason,
                                   int64_t at, struct sd_pipe_step *steps, int *nsteps)
     SD_MUST_CHECK;
+enum sd_rc sd_change_writer_build_nocounts(struct sd_change_writer *w, long long ws,
+                                          const struct sd_change *changes, size_t n,
+                                          const char *reason, int64_t at,
+                                          struct sd_pipe_step *steps, int *nsteps) SD_MUST_CHECK;
 void sd_change_writer_free(struct sd_change_writer *w);
 
 /* Reads customers by external id (sorted, distinct) and locks them (FOR UPDATE), for the

@@ -41,4 +41,9 @@ void api_customers_get(struct sd_request *req);
 void api_customers_patch(struct sd_request *req);
 void api_customers_delete(struct sd_request *req);
 
+/* imports.c */
+void api_imports_preflight(struct sd_request *req);
+void api_imports_create(struct sd_request *req);
+void api_imports_get(struct sd_request *req);
+
 #endif

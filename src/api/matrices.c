@@ -75,7 +75,18 @@ void api_matrices_put(struct sd_request *req)
         goto out;
     }
     sd_errors_init(errs);
-    if (!sd_matrix_from_json(http_req_json(req), m, errs)) {
+    /* What GET answers can be PUT back: its read-only members are dropped (kind must agree). */
+    json_t *body = http_req_json(req);
+    json_t *given_kind = json_is_object(body) ? json_object_get(body, "kind") : NULL;
+    if (given_kind != NULL && !(json_is_string(given_kind) &&
+                                strcmp(json_string_value(given_kind), sd_kind_name(kind)) == 0))
+        sd_errors_add(errs, "must match the kind of the path", "/kind");
+    if (json_is_object(body)) {
+        static const char *const read_only[] = {"kind", "version", "moved", "created_at"};
+        for (size_t i = 0; i < sizeof read_only / sizeof read_only[0]; i++)
+            json_object_del(body, read_only[i]);
+    }
+    if (!sd_matrix_from_json(body, m, errs) || sd_errors_any(errs)) {
         http_reply_invalid(req, errs);
         goto out;
     }

@@ -157,7 +157,11 @@ static bool cursor_decode(const char *cursor, char *out, size_t outlen)
 {
     size_t n = strlen(cursor);
     char padded[1200];
-    if (n == 0 || n % 4 == 1 || n + 4 >= sizeof padded || (n + 3) / 4 * 3 >= outlen)
+    /* EVP_DecodeBlock writes whole groups, padding included; the id plus its NUL must fit:
+     * the id of 128 four-byte characters fills `out` exactly. */
+    size_t pad = (4 - n % 4) % 4, written = (n + pad) / 4 * 3;
+    if (n == 0 || n % 4 == 1 || n + 4 >= sizeof padded || written > outlen ||
+        written - pad >= outlen)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = cursor[i];
@@ -167,7 +171,6 @@ static bool cursor_decode(const char *cursor, char *out, size_t outlen)
             c = '/';
         padded[i] = c;
     }
-    size_t pad = (4 - n % 4) % 4;
     memset(padded + n, '=', pad);
     padded[n + pad] = '\0';
     int len = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)padded, (int)(n + pad));

@@ -94,6 +94,8 @@ static const struct cfg_key cfg_keys[] = {
 
     K_SIZE("limits", "max_body_bytes", limits_max_body_bytes, "1M", KIB, GIB),
     K_INT("limits", "max_batch", limits_max_batch, "1000", 1, 100000),
+    K_SIZE("limits", "max_import_bytes", limits_max_import_bytes, "10G", KIB, 1024 * GIB),
+    K_STR("limits", "spool_dir", limits_spool_dir, CFG_NONEMPTY, "/tmp"),
 
     K_DUR("scheduler", "interval", scheduler_interval_ms, "5s", 1, MS_DAY),
 

@@ -16,7 +16,9 @@ enum req_state {
     REQ_RECEIVING, /* headers and body arriving */
     REQ_QUEUED,    /* suspended, waiting for or running on a worker */
     REQ_DONE,      /* reply built, to be queued on the next access-handler call */
-    REQ_ANSWERED   /* reply queued to libmicrohttpd */
+    REQ_ANSWERED,  /* reply queued to libmicrohttpd */
+    REQ_STREAMING, /* stream route: body going to the spool file */
+    REQ_REFUSED    /* stream route: refused before its body; the body is dropped, then answered */
 };
 
 struct query_arg {
@@ -51,6 +53,10 @@ struct sd_request {
     long route_index; /* -1 when unmatched */
     struct sd_buf body;
     bool body_too_large;
+    bool query_copied;
+    bool streaming;   /* an SD_ROUTE_STREAM route */
+    int spool_fd;     /* -1 when none */
+    int64_t spooled;  /* bytes written to the spool */
     size_t discarded; /* bytes of an oversized body read and dropped */
     json_t *json;
     struct sd_db *db;

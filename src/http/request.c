@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http_internal.h"
 #include "segmentd/log.h"
@@ -65,6 +66,7 @@ struct sd_request *http_request_new(struct sd_app *app, struct MHD_Connection *c
     req->app = app;
     req->conn = conn;
     req->route_index = -1;
+    req->spool_fd = -1;
     req->started_us = http_now_us();
     atomic_init(&req->state, REQ_RECEIVING);
     snprintf(req->method, sizeof req->method, "%s", method);
@@ -96,6 +98,8 @@ void http_request_free(struct sd_request *req)
         free(req->query[i].value);
     }
     sd_buf_free(&req->body);
+    if (req->spool_fd >= 0)
+        close(req->spool_fd);
     json_decref(req->json);
     if (req->response != NULL)
         MHD_destroy_response(req->response);
@@ -134,6 +138,9 @@ static enum MHD_Result copy_query_arg(void *cls, enum MHD_ValueKind kind, const 
 
 bool http_request_copy_query(struct sd_request *req)
 {
+    if (req->query_copied)
+        return true;
+    req->query_copied = true;
     struct query_copy qc = {req, true};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, copy_query_arg, &qc);
     return qc.ok;
@@ -184,6 +191,18 @@ const char *http_req_body(const struct sd_request *req, size_t *len)
     if (len != NULL)
         *len = req->body.len;
     return req->body.data ? req->body.data : "";
+}
+
+int http_req_take_spool(struct sd_request *req, int64_t *size)
+{
+    int fd = req->spool_fd;
+    req->spool_fd = -1;
+    *size = req->spooled;
+    if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 struct sd_db *http_req_db(const struct sd_request *req)

@@ -8,6 +8,7 @@
  *      suspended and handed to a worker;
  *   4. after the worker resumes the connection: queue the reply it built. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,25 +41,69 @@ static bool acquire_db(struct sd_request *req)
     return false;
 }
 
+static void release_db(struct sd_request *req)
+{
+    if (req->db != NULL) {
+        sd_pool_release(req->app->pool, req->db);
+        req->db = NULL;
+    }
+}
+
+static bool schema_ready(struct sd_request *req)
+{
+    if (atomic_load(&req->app->ready) || (req->match.route->flags & SD_ROUTE_ANYTIME))
+        return true;
+    http_reply_problem(req, 503, "segmentd is starting: the database schema is not ready.");
+    http_reply_header(req, "Retry-After", "5");
+    return false;
+}
+
+/* The spool: an unlinked file, so nothing is left behind whatever happens to the process. */
+static bool open_spool(struct sd_request *req)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/segmentd-upload-XXXXXX", req->app->cfg->limits_spool_dir);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        log_error("cannot create a spool file in %s", req->app->cfg->limits_spool_dir);
+        http_reply_problem(req, 503, "No room to receive the body; retry later.");
+        http_reply_header(req, "Retry-After", "30");
+        return false;
+    }
+    unlink(path);
+    req->spool_fd = fd;
+    return true;
+}
+
+/* Stream routes, before the body: authenticate, let the route refuse, open the spool. */
+static void run_stream_admission(struct sd_request *req)
+{
+    const struct sd_route *route = req->match.route;
+    bool ok = schema_ready(req) && acquire_db(req) && http_authenticate(req);
+    if (ok && route->preflight != NULL)
+        route->preflight(req);
+    release_db(req);
+    ok = ok && req->response == NULL && open_spool(req);
+    atomic_store(&req->state, ok ? REQ_STREAMING : REQ_REFUSED);
+}
+
 /* Runs on a worker thread while the connection is suspended. */
 static void run_request(struct sd_request *req)
 {
     const struct sd_route *route = req->match.route;
     sd_log_set_request_id(req->request_id);
-    bool ready = atomic_load(&req->app->ready);
-    if (!ready && !(route->flags & SD_ROUTE_ANYTIME)) {
-        http_reply_problem(req, 503, "segmentd is starting: the database schema is not ready.");
-        http_reply_header(req, "Retry-After", "5");
+    if (!schema_ready(req)) {
+        /* answered */
     } else if (route->access == SD_ACCESS_PUBLIC) {
         route->handler(req);
+    } else if (req->streaming) {
+        if (acquire_db(req)) /* authenticated on admission */
+            route->handler(req);
     } else if (acquire_db(req) && http_authenticate(req) &&
                (!(route->flags & SD_ROUTE_JSON) || http_parse_json_body(req))) {
         route->handler(req);
     }
-    if (req->db != NULL) {
-        sd_pool_release(req->app->pool, req->db);
-        req->db = NULL;
-    }
+    release_db(req);
     if (req->response == NULL) {
         log_error("handler for %s %s produced no reply", route->method, route->pattern);
         http_reply_problem(req, 500, NULL);
@@ -92,8 +137,9 @@ static enum MHD_Result answer_now(struct sd_request *req, unsigned status, const
 static enum MHD_Result route_request(struct sd_http_server *srv, struct sd_request *req)
 {
     struct sd_app *app = srv->app;
-    req->match_result =
-        sd_router_match(app->routes, app->nroutes, req->method, req->path, &req->match);
+    if (!req->streaming)
+        req->match_result =
+            sd_router_match(app->routes, app->nroutes, req->method, req->path, &req->match);
     switch (req->match_result) {
     case SD_MATCH_BAD_PATH:
         return answer_now(req, 400, "The path has a bad percent-encoding.");
@@ -149,8 +195,45 @@ static bool expects_continue(struct sd_request *req)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) != NULL;
 }
 
+static bool spool_write(struct sd_request *req, const char *data, size_t size)
+{
+    while (size > 0) {
+        ssize_t n = write(req->spool_fd, data, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        data += n;
+        size -= (size_t)n;
+        req->spooled += n;
+    }
+    return true;
+}
+
+static enum MHD_Result on_stream_chunk(struct sd_request *req, const char *data, size_t *size)
+{
+    int state = atomic_load(&req->state);
+    if (state == REQ_STREAMING && !req->body_too_large) {
+        if ((int64_t)(req->spooled + *size) > req->app->cfg->limits_max_import_bytes) {
+            req->body_too_large = true;
+        } else if (!spool_write(req, data, *size)) {
+            log_error("spool write failed (disk full?)");
+            return MHD_NO;
+        }
+    }
+    if (state != REQ_STREAMING || req->body_too_large) {
+        req->discarded += *size;
+        if (req->discarded > DISCARD_LIMIT)
+            return MHD_NO;
+    }
+    *size = 0;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_body_chunk(struct sd_request *req, const char *data, size_t *size)
 {
+    if (req->streaming)
+        return on_stream_chunk(req, data, size);
     if (!req->body_too_large && sd_buf_append(&req->body, data, *size) != SD_OK) {
         req->body_too_large = true;
         req->discarded = req->body.len;
@@ -162,6 +245,31 @@ static enum MHD_Result on_body_chunk(struct sd_request *req, const char *data, s
             return MHD_NO;
     }
     *size = 0;
+    return MHD_YES;
+}
+
+/* Stream routes are known from the first call, so the body can go to the spool as it comes. */
+static bool is_stream_route(struct sd_http_server *srv, struct sd_request *req)
+{
+    struct sd_app *app = srv->app;
+    req->match_result =
+        sd_router_match(app->routes, app->nroutes, req->method, req->path, &req->match);
+    req->streaming =
+        req->match_result == SD_MATCH_OK && (req->match.route->flags & SD_ROUTE_STREAM) != 0;
+    return req->streaming;
+}
+
+/* Admission runs right here on the I/O thread (one key lookup): suspending before the body
+ * leaves no way to tell the call that follows a resume from the end of an empty body. Imports are
+ * rare; every other route goes to the workers. */
+static enum MHD_Result admit_stream(struct sd_request *req)
+{
+    req->route_index = (long)req->match.route_index;
+    if (!http_request_copy_query(req))
+        return answer_now(req, 400, "Bad query string (encoding, or more than 32 arguments).");
+    sd_log_set_request_id(req->request_id);
+    run_stream_admission(req);
+    sd_log_set_request_id(NULL);
     return MHD_YES;
 }
 
@@ -179,6 +287,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = req;
         atomic_fetch_add(&srv->in_flight, 1);
         sd_metrics_in_flight(srv->app->metrics, 1);
+        if (is_stream_route(srv, req))
+            return admit_stream(req);
         if (announced_too_large(req)) {
             if (expects_continue(req))
                 return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
@@ -193,7 +303,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (req->body_too_large)
             return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
         return route_request(srv, req);
+    case REQ_STREAMING:
+        if (req->body_too_large)
+            return answer_now(req, 413, "The body exceeds [limits] max_import_bytes.");
+        return route_request(srv, req);
     case REQ_DONE:
+    case REQ_REFUSED:
         return queue_reply(req);
     default:
         return MHD_YES;

@@ -39,9 +39,9 @@ static const struct sd_stmt update_stmt = {
 static const struct sd_stmt transitions_stmt = {
     "changes_transitions",
     "INSERT INTO transitions (workspace_id, customer_id, kind, from_cell, to_cell, at, reason) "
-    "SELECT $1::bigint, u.id, u.kind, u.from_cell, u.to_cell, $6::timestamptz, $7 "
-    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) "
-    "AS u(id, kind, from_cell, to_cell)",
+    "SELECT $1::bigint, u.id, u.kind, u.from_cell, u.to_cell, u.at, $7 "
+    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) "
+    "AS u(id, kind, from_cell, to_cell, at)",
     7};
 
 /* Counter deltas go to one random stripe of 16 (TRAPS.md: hot counter rows), rows in key order
@@ -165,6 +165,7 @@ enum {
     B_T_KIND,
     B_T_FROM,
     B_T_TO,
+    B_T_AT,
     B_C_KIND,
     B_C_CELL,
     B_C_MON,
@@ -177,7 +178,7 @@ enum {
 static enum sd_rc add_update_row(struct sd_change_writer *w, const struct sd_change *c, int64_t at)
 {
     struct sd_buf *b = w->bufs;
-    int64_t since = c->moved ? at : c->before.cell_since;
+    int64_t since = c->moved ? (c->at ? c->at : at) : c->before.cell_since;
     enum sd_rc rc = pga_i64(&b[B_ID], c->before.id);
     if (rc == SD_OK)
         rc = pga_text(&b[B_KIND], sd_kind_name(c->kind));
@@ -198,7 +199,8 @@ static enum sd_rc add_update_row(struct sd_change_writer *w, const struct sd_cha
     return rc;
 }
 
-static enum sd_rc add_transition_row(struct sd_change_writer *w, const struct sd_change *c)
+static enum sd_rc add_transition_row(struct sd_change_writer *w, const struct sd_change *c,
+                                     int64_t at)
 {
     struct sd_buf *b = w->bufs;
     enum sd_rc rc = pga_i64(&b[B_T_ID], c->before.id);
@@ -208,6 +210,8 @@ static enum sd_rc add_transition_row(struct sd_change_writer *w, const struct sd
         rc = pga_text(&b[B_T_FROM], c->before.cell[0] ? c->before.cell : NULL);
     if (rc == SD_OK)
         rc = pga_text(&b[B_T_TO], c->cell[0] ? c->cell : NULL);
+    if (rc == SD_OK)
+        rc = pga_time(&b[B_T_AT], c->at ? c->at : at, false);
     return rc;
 }
 
@@ -234,15 +238,14 @@ static enum sd_rc add_count_rows(struct sd_change_writer *w, struct delta *d, si
     return rc;
 }
 
-static void set_params(struct sd_change_writer *w, const char *reason, const char *at_text)
+static void set_params(struct sd_change_writer *w, const char *reason)
 {
     for (int i = 0; i < 9; i++)
         w->update_params[1 + i] = w->bufs[B_ID + i].data;
     w->update_params[0] = w->ws;
     w->transition_params[0] = w->ws;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         w->transition_params[1 + i] = w->bufs[B_T_ID + i].data;
-    w->transition_params[5] = at_text;
     w->transition_params[6] = reason;
     w->count_params[0] = w->ws;
     w->count_params[1] = w->stripe;
@@ -250,15 +253,17 @@ static void set_params(struct sd_change_writer *w, const char *reason, const cha
         w->count_params[2 + i] = w->bufs[B_C_KIND + i].data;
 }
 
-enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
-                                  const struct sd_change *changes, size_t n, const char *reason,
-                                  int64_t at, struct sd_pipe_step *steps, int *nsteps)
+static enum sd_rc writer_build(struct sd_change_writer *w, long long ws,
+                               const struct sd_change *changes, size_t n, const char *reason,
+                               int64_t at, bool with_counts, struct sd_pipe_step *steps,
+                               int *nsteps)
 {
     enum sd_rc rc = SD_OK;
     struct delta *d = calloc(2 * n + 1, sizeof *d);
     if (d == NULL)
         return SD_ERR_NOMEM;
     memset(w, 0, sizeof *w);
+    w->with_counts = with_counts;
     for (int i = 0; i < B_COUNT; i++)
         pga_begin(&w->bufs[i], ARRAY_MAX);
     snprintf(w->ws, sizeof w->ws, "%lld", ws);
@@ -271,7 +276,7 @@ enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
         rc = add_update_row(w, c, at);
         nupdates++;
         if (rc == SD_OK && c->moved) {
-            rc = add_transition_row(w, c);
+            rc = add_transition_row(w, c, at);
             nmoves++;
         }
         const struct sd_customer_state *b = &c->before;
@@ -285,15 +290,29 @@ enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
         rc = pga_end(&w->bufs[i]) ? SD_OK : SD_ERR_TOO_LARGE;
     if (rc != SD_OK)
         return rc;
-    sd_time_format_us(at, w->at, sizeof w->at);
-    set_params(w, reason, w->at);
+    set_params(w, reason);
     if (nupdates > 0)
         steps[(*nsteps)++] = (struct sd_pipe_step){&update_stmt, w->update_params, NULL};
     if (nmoves > 0)
         steps[(*nsteps)++] = (struct sd_pipe_step){&transitions_stmt, w->transition_params, NULL};
-    if (nupdates > 0)
+    if (nupdates > 0 && w->with_counts)
         steps[(*nsteps)++] = (struct sd_pipe_step){&counts_stmt, w->count_params, NULL};
     return SD_OK;
+}
+
+enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
+                                  const struct sd_change *changes, size_t n, const char *reason,
+                                  int64_t at, struct sd_pipe_step *steps, int *nsteps)
+{
+    return writer_build(w, ws, changes, n, reason, at, true, steps, nsteps);
+}
+
+enum sd_rc sd_change_writer_build_nocounts(struct sd_change_writer *w, long long ws,
+                                          const struct sd_change *changes, size_t n,
+                                          const char *reason, int64_t at,
+                                          struct sd_pipe_step *steps, int *nsteps)
+{
+    return writer_build(w, ws, changes, n, reason, at, false, steps, nsteps);
 }
 
 void sd_change_writer_free(struct sd_change_writer *w)

@@ -264,7 +264,7 @@ START_TEST(test_bad_method)
 
     /* HEAD on a path with no GET route. */
     static const struct sd_route post_only[] = {
-        {"POST", "/v1/things", SD_ACCESS_ADMIN, 0, h_keys_create},
+        {"POST", "/v1/things", SD_ACCESS_ADMIN, 0, h_keys_create, NULL},
     };
     memset(&m, 0x5a, sizeof m);
     ck_assert_int_eq(sd_router_match(post_only, 1, "HEAD", "/v1/things", &m), SD_MATCH_BAD_METHOD);
@@ -291,9 +291,9 @@ END_TEST
 START_TEST(test_first_route_wins)
 {
     static const struct sd_route twice[] = {
-        {"GET", "/v1/a/{x}", SD_ACCESS_READ, 0, h_key_get},
-        {"GET", "/v1/a/b", SD_ACCESS_READ, 0, h_key_delete},
-        {"GET", "/v1/a/{y}", SD_ACCESS_READ, 0, h_member},
+        {"GET", "/v1/a/{x}", SD_ACCESS_READ, 0, h_key_get, NULL},
+        {"GET", "/v1/a/b", SD_ACCESS_READ, 0, h_key_delete, NULL},
+        {"GET", "/v1/a/{y}", SD_ACCESS_READ, 0, h_member, NULL},
     };
     struct sd_match m;
     memset(&m, 0x5a, sizeof m);
