@@ -35,6 +35,7 @@ struct sd_config {
     char *database_embedded_user;      /* "postgres": system user that runs the cluster when root */
     /* [auth] */
     char *auth_admin_key; /* "" → no bootstrap key */
+    int64_t auth_key_cache_ttl_ms; /* 5s: how long a process trusts a key it looked up */
     /* [limits] */
     int64_t limits_max_body_bytes; /* 1M */
     int limits_max_batch;          /* 1000 */

@@ -60,4 +60,8 @@ enum sd_route_match sd_router_match(const struct sd_route *routes, size_t nroute
  * '+' becomes ' '. False on a bad escape, an encoded NUL, or when `out` is too small. */
 bool sd_url_decode(const char *in, size_t len, char *out, size_t outlen, bool plus_is_space);
 
+/* True when `s` is well-formed UTF-8 (RFC 3629: no overlongs, surrogates or code points above
+ * U+10FFFF). Decoded path parameters are checked (SD_MATCH_BAD_PATH otherwise). */
+bool sd_utf8_valid(const char *s);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../http/auth_cache.h"
 #include "handlers.h"
 #include "input.h"
 #include "render.h"
@@ -147,6 +148,8 @@ void api_keys_delete(struct sd_request *req)
         return;
     }
     enum sd_rc rc = sd_store_key_delete(http_req_db(req), http_req_caller(req)->workspace_id, id);
+    if (rc == SD_OK)
+        auth_cache_flush(); /* this process stops trusting it at once */
     if (rc == SD_ERR_NOT_FOUND)
         http_reply_problem(req, 404, "No API key with this id.");
     else

@@ -7,6 +7,7 @@
 
 #include "handlers.h"
 #include "matrix_cache.h"
+#include "segmentd/router.h"
 #include "segmentd/store_customers.h"
 #include "segmentd/util.h"
 
@@ -178,7 +179,7 @@ static bool cursor_decode(const char *cursor, char *out, size_t outlen)
         return false;
     len -= (int)pad; /* EVP_DecodeBlock counts the padding as bytes (TRAPS.md) */
     out[len] = '\0';
-    return strlen(out) == (size_t)len && len > 0;
+    return strlen(out) == (size_t)len && len > 0 && sd_utf8_valid(out);
 }
 
 /* ---- a cell's customers ---- */

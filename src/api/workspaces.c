@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../http/auth_cache.h"
 #include "handlers.h"
 #include "input.h"
 #include "render.h"
@@ -133,6 +134,8 @@ void api_workspaces_delete(struct sd_request *req)
         return;
     }
     enum sd_rc rc = sd_db_transaction_on(http_req_db(req), delete_tx, (void *)name);
+    if (rc == SD_OK)
+        auth_cache_flush(); /* this process stops trusting it at once */
     if (rc == SD_ERR_NOT_FOUND)
         http_reply_problem(req, 404, "No workspace with this name.");
     else

@@ -91,6 +91,7 @@ static const struct cfg_key cfg_keys[] = {
     K_STR("database", "embedded_user", database_embedded_user, CFG_NONEMPTY, "postgres"),
 
     K_STR("auth", "admin_key", auth_admin_key, CFG_SECRET, ""),
+    K_DUR("auth", "key_cache_ttl", auth_key_cache_ttl_ms, "5s", 0, MS_HOUR),
 
     K_SIZE("limits", "max_body_bytes", limits_max_body_bytes, "1M", KIB, GIB),
     K_INT("limits", "max_batch", limits_max_batch, "1000", 1, 100000),

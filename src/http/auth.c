@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth_cache.h"
 #include "http_internal.h"
 #include "segmentd/core_access.h"
 #include "segmentd/log.h"
@@ -98,11 +99,17 @@ bool http_authenticate(struct sd_request *req)
     SHA256((const unsigned char *)key, strlen(key), digest);
 
     struct sd_app *app = req->app;
-    bool is_bootstrap =
-        app->has_admin_key && CRYPTO_memcmp(digest, app->admin_key_hash, sizeof digest) == 0;
-    bool ok = is_bootstrap ? auth_bootstrap(req) : auth_stored_key(req, key, digest);
-    if (!ok)
-        return false;
+    unsigned char cache_id[SHA256_DIGEST_LENGTH];
+    bool cacheable = auth_cache_id(digest, req->headers[H_WORKSPACE], cache_id);
+    if (!cacheable || !auth_cache_get(cache_id, &req->caller)) {
+        bool is_bootstrap =
+            app->has_admin_key && CRYPTO_memcmp(digest, app->admin_key_hash, sizeof digest) == 0;
+        bool ok = is_bootstrap ? auth_bootstrap(req) : auth_stored_key(req, key, digest);
+        if (!ok)
+            return false;
+        if (cacheable)
+            auth_cache_put(cache_id, &req->caller, app->cfg->auth_key_cache_ttl_ms);
+    }
     if (!sd_access_allows(route->access, req->caller.scopes, req->caller.is_bootstrap)) {
         http_reply_problem(req, 403,
                            route->access == SD_ACCESS_BOOTSTRAP

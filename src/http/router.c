@@ -42,6 +42,35 @@ bool sd_url_decode(const char *in, size_t len, char *out, size_t outlen, bool pl
     return true;
 }
 
+bool sd_utf8_valid(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s != '\0') {
+        unsigned char c = *s++;
+        int more = c < 0x80                 ? 0
+                   : c >= 0xc2 && c <= 0xdf ? 1
+                   : c >= 0xe0 && c <= 0xef ? 2
+                   : c >= 0xf0 && c <= 0xf4 ? 3
+                                            : -1;
+        if (more < 0)
+            return false;
+        unsigned char lo = 0x80, hi = 0xbf; /* the range of the first continuation byte */
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+        else if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+        for (int i = 0; i < more; i++, s++) {
+            if (*s < (i == 0 ? lo : 0x80) || *s > (i == 0 ? hi : 0xbf))
+                return false;
+        }
+    }
+    return true;
+}
+
 /* Next segment of a path: sets *seg / *len, returns the rest (NULL at the end). */
 static const char *next_segment(const char *p, const char **seg, size_t *len)
 {
@@ -73,7 +102,8 @@ static int match_pattern(const char *pattern, const char *path, struct sd_match 
             if (xl == 0 || m->nparams >= SD_MAX_PATH_PARAMS)
                 return 0;
             char *dst = m->params[m->nparams++];
-            if (!sd_url_decode(xs, xl, dst, SD_MAX_SEGMENT, false))
+            /* A parameter becomes SQL text, which PostgreSQL refuses unless UTF-8 (a 500). */
+            if (!sd_url_decode(xs, xl, dst, SD_MAX_SEGMENT, false) || !sd_utf8_valid(dst))
                 return -1;
         } else if (pl != xl || memcmp(ps, xs, pl) != 0) {
             return 0;

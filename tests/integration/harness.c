@@ -79,8 +79,15 @@ static void exec_server(const char *const *extra_env)
         snprintf(ubsan_env, sizeof ubsan_env, "UBSAN_OPTIONS=%s", ubsan);
         env[n++] = ubsan_env;
     }
-    for (size_t i = 0; extra_env && extra_env[i] && n < 46; i++)
+    bool ttl_given = false;
+    for (size_t i = 0; extra_env && extra_env[i] && n < 45; i++) {
+        ttl_given |= strncmp(extra_env[i], "SEGMENTD_AUTH_KEY_CACHE_TTL=", 28) == 0;
         env[n++] = extra_env[i];
+    }
+    /* Tests wipe keys and workspaces behind the server's back (harness_reset): a remembered key
+     * would outlive them. Suites that test the cache ask for it. */
+    if (!ttl_given)
+        env[n++] = "SEGMENTD_AUTH_KEY_CACHE_TTL=0s";
     env[n] = NULL;
     int fd = open(H.log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, STDOUT_FILENO);

@@ -10,8 +10,11 @@
 static void suite_setup(void)
 {
     harness_start_db();
+    /* This suite keeps the key cache on: deleting a key or a workspace must still take effect
+     * at once in this process. */
     const char *env[] = {"SEGMENTD_HTTP_CORS_ORIGINS=https://crm.example.org",
-                         "SEGMENTD_LIMITS_MAX_BODY_BYTES=4096", NULL};
+                         "SEGMENTD_LIMITS_MAX_BODY_BYTES=4096", "SEGMENTD_AUTH_KEY_CACHE_TTL=60s",
+                         NULL};
     harness_start_server(env, true);
 }
 
