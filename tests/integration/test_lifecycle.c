@@ -125,18 +125,23 @@ START_TEST(slow_requests_never_stall_healthz)
     const char *env[] = {"SEGMENTD_HTTP_THREADS=2", "SEGMENTD_HTTP_WORKERS=8", NULL};
     harness_start_server(env, true);
     PGconn *lock = lock_keys_table();
-    /* more blocked requests than I/O threads: every I/O thread has a stuck connection on it */
-    struct slow_call calls[6];
+    /* more blocked requests than I/O threads: every I/O thread has a stuck connection on it.
+     * static: a failed assertion leaves this frame while the threads still write their status */
+    static struct slow_call calls[6];
     for (int i = 0; i < 6; i++)
         pthread_create(&calls[i].thread, NULL, slow_call_main, &calls[i]);
-    usleep(500 * 1000);
+    bool all_stuck = false; /* the 6 calls plus this /metrics request in flight */
+    for (int i = 0; i < 200 && !all_stuck; i++) {
+        struct resp *r = http("GET", "/metrics", NULL, NULL);
+        all_stuck = strstr(r->body, "segmentd_http_requests_in_flight 7") != NULL;
+        resp_free(r);
+        if (!all_stuck)
+            usleep(50 * 1000);
+    }
+    ck_assert_msg(all_stuck, "the slow requests never reached the server");
     for (int i = 0; i < 10; i++) {
         struct resp *r = http("GET", "/healthz", NULL, NULL);
         ck_assert_int_eq(r->status, 200);
-        resp_free(r);
-        r = http("GET", "/metrics", NULL, NULL);
-        ck_assert_int_eq(r->status, 200);
-        ck_assert_ptr_nonnull(strstr(r->body, "segmentd_http_requests_in_flight 7"));
         resp_free(r);
     }
     unlock_keys_table(lock);
@@ -153,9 +158,17 @@ START_TEST(sigterm_finishes_in_flight_requests)
     harness_start_server(NULL, true);
     pid_t pid = H.server_pid;
     PGconn *lock = lock_keys_table();
-    struct slow_call call;
+    static struct slow_call call;
     pthread_create(&call.thread, NULL, slow_call_main, &call);
-    usleep(500 * 1000);
+    bool in_flight = false; /* the slow call and this /metrics request */
+    for (int i = 0; i < 200 && !in_flight; i++) {
+        struct resp *r = http("GET", "/metrics", NULL, NULL);
+        in_flight = strstr(r->body, "segmentd_http_requests_in_flight 2") != NULL;
+        resp_free(r);
+        if (!in_flight)
+            usleep(50 * 1000);
+    }
+    ck_assert_msg(in_flight, "the slow request never reached the server");
     kill(pid, SIGTERM);
     usleep(500 * 1000);
     /* no longer accepting */
