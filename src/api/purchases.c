@@ -123,7 +123,7 @@ static json_t *render_purchase_result(const struct sd_purchase_in *in,
     return r;
 }
 
-/* Runs `ingest` with the cached matrices, reloading them once if another process changed one. */
+/* Runs `ingest` with the cached matrices, reloading them if a matrix changed meanwhile. */
 typedef enum sd_rc (*ingest_fn)(struct sd_db *db, long long ws, const struct sd_matrix_set *ms,
                                 void *ctx);
 
@@ -137,7 +137,9 @@ static enum sd_rc with_matrices(struct sd_request *req, ingest_fn fn, void *ctx)
     enum sd_rc rc = matrix_cache_get(db, ws, false, false, ms);
     if (rc == SD_OK)
         rc = fn(db, ws, ms, ctx);
-    if (rc == SD_ERR_STALE) {
+    /* Every PUT between our reload and our commit makes the matrices stale again: a burst of
+     * PUTs must not turn a valid purchase into a 500, so reload a few times. */
+    for (int attempt = 0; rc == SD_ERR_STALE && attempt < 5; attempt++) {
         rc = matrix_cache_get(db, ws, false, true, ms);
         if (rc == SD_OK)
             rc = fn(db, ws, ms, ctx);

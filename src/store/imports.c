@@ -244,8 +244,13 @@ static const struct sd_stmt repeats_stmt = {
 static const struct sd_stmt profiles_stmt = {
     "import_profiles",
     "CREATE TEMPORARY TABLE import_profiles ON COMMIT DROP AS "
-    "SELECT DISTINCT ON (ext) ext, kind, name, phone, email, birthday FROM import_rows "
-    "ORDER BY ext, line DESC",
+    "SELECT ext, "
+    "(array_agg(kind ORDER BY line DESC) FILTER (WHERE kind IS NOT NULL))[1] AS kind, "
+    "(array_agg(name ORDER BY line DESC) FILTER (WHERE name IS NOT NULL))[1] AS name, "
+    "(array_agg(phone ORDER BY line DESC) FILTER (WHERE phone IS NOT NULL))[1] AS phone, "
+    "(array_agg(email ORDER BY line DESC) FILTER (WHERE email IS NOT NULL))[1] AS email, "
+    "(array_agg(birthday ORDER BY line DESC) FILTER (WHERE birthday IS NOT NULL))[1] AS birthday "
+    "FROM import_rows GROUP BY ext",
     0};
 static const struct sd_stmt new_customers_stmt = {
     "import_new_customers",
