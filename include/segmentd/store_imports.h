@@ -35,9 +35,13 @@ enum sd_rc sd_store_import_get(struct sd_db *db, long long ws, long long id, PGr
 
 /* The session. */
 struct sd_import_session;
-/* BEGIN, a temporary staging table, COPY FROM STDIN. `timezone` (IANA) reads local times. */
+/* BEGIN, the lock that keeps matrix versions still until the commit, a temporary staging
+ * table. Load the matrices after this, then start the COPY. `timezone` (IANA) reads local
+ * times. */
 enum sd_rc sd_import_session_begin(struct sd_db *db, long long ws, const char *timezone,
                                    struct sd_import_session **out) SD_MUST_CHECK;
+/* COPY … FROM STDIN: rows can be put from now on. */
+enum sd_rc sd_import_session_start_copy(struct sd_import_session *s) SD_MUST_CHECK;
 enum sd_rc sd_import_session_put(struct sd_import_session *s, const struct sd_import_row *row)
     SD_MUST_CHECK;
 /* Ends the COPY, merges, places every touched customer (transitions "import", no webhooks),

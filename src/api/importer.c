@@ -114,9 +114,12 @@ static enum sd_rc run_on(struct run *r, struct sd_db *db)
     struct sd_matrix_set *ms = malloc(sizeof *ms);
     struct sd_import_parser *p = sd_import_parser_new(&job->opts);
     struct sd_import_session *s = NULL;
-    enum sd_rc rc = ms && p ? matrix_cache_get(db, job->ws, true, false, ms) : SD_ERR_NOMEM;
+    enum sd_rc rc =
+        ms && p ? sd_import_session_begin(db, job->ws, job->timezone, &s) : SD_ERR_NOMEM;
+    if (rc == SD_OK) /* under the session's lock: no matrix version can change until commit */
+        rc = matrix_cache_get(db, job->ws, true, false, ms);
     if (rc == SD_OK)
-        rc = sd_import_session_begin(db, job->ws, job->timezone, &s);
+        rc = sd_import_session_start_copy(s);
     if (rc == SD_OK)
         rc = load(r, p, s);
     if (rc == SD_OK) {

@@ -13,6 +13,10 @@
 
 static const struct sd_stmt begin_stmt = {"begin", "BEGIN", 0};
 static const struct sd_stmt commit_stmt = {"commit", "COMMIT", 0};
+/* Shared against a matrix PUT (store/matrices.c): see there. */
+static const struct sd_stmt matrix_share_stmt = {
+    "cancel_matrix_share",
+    "SELECT pg_advisory_xact_lock_shared(1397049167, ($1::bigint % 2147483647)::int)", 1};
 static const struct sd_stmt versions_stmt = {
     "cancel_versions",
     "SELECT kind, max(version) FROM matrices WHERE workspace_id = $1::bigint GROUP BY kind", 1};
@@ -162,11 +166,9 @@ static enum sd_rc cancel_once(struct sd_db *db, long long ws, const struct sd_ma
         rc = pairs_arrays(items, n, &ext, &oid);
     const char *p_ws[] = {w}, *p_lock[] = {w, custs.data}, *p_pairs[] = {w, ext.data, oid.data};
     struct sd_pipe_step steps1[] = {
-        {&begin_stmt, NULL, NULL},
-        {&versions_stmt, p_ws, &versions},
-        {&sd_stmt_customers_lock, p_lock, &locked},
-        {&cancel_stmt, p_pairs, &cancelled},
-        {&exists_stmt, p_pairs, &exists},
+        {&begin_stmt, NULL, NULL},           {&matrix_share_stmt, p_ws, NULL},
+        {&versions_stmt, p_ws, &versions},   {&sd_stmt_customers_lock, p_lock, &locked},
+        {&cancel_stmt, p_pairs, &cancelled}, {&exists_stmt, p_pairs, &exists},
         {&aggregates_stmt, p_lock, &agg},
     };
     if (rc == SD_OK)

@@ -10,19 +10,19 @@
 
 const struct sd_stmt sd_stmt_customers_lock = {
     "customers_lock",
-    "SELECT id, external_id, kind, purchases, revenue_cents, " US(
-        "first_purchase_at") ", " US("last_purchase_at") ", coalesce(cell, ''), coalesce(monetary, "
-                                                         "''), " US("cell_since") " "
-                                                                                  "FROM customers "
-                                                                                  "WHERE "
-                                                                                  "workspace_id = "
-                                                                                  "$1::bigint "
-                                                                                  "AND external_id "
-                                                                                  "= "
-                                                                                  "ANY($2::text[]) "
-                                                                                  "ORDER BY "
-                                                                                  "external_id FOR "
-                                                                                  "UPDATE",
+    "SELECT id, external_id, kind, purchases, revenue_cents, " US("first_purchase_at") ", " US(
+        "last_purchase_at") ", coalesce(cell, ''), coalesce(monetary, "
+                            "''), " US("cell_since") " "
+                                                     "FROM customers "
+                                                     "WHERE "
+                                                     "workspace_id = "
+                                                     "$1::bigint "
+                                                     "AND external_id "
+                                                     "= "
+                                                     "ANY($2::text[]) "
+                                                     "ORDER BY "
+                                                     "external_id FOR "
+                                                     "UPDATE",
     2};
 
 static const struct sd_stmt update_stmt = {
@@ -308,9 +308,9 @@ enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
 }
 
 enum sd_rc sd_change_writer_build_nocounts(struct sd_change_writer *w, long long ws,
-                                          const struct sd_change *changes, size_t n,
-                                          const char *reason, int64_t at,
-                                          struct sd_pipe_step *steps, int *nsteps)
+                                           const struct sd_change *changes, size_t n,
+                                           const char *reason, int64_t at,
+                                           struct sd_pipe_step *steps, int *nsteps)
 {
     return writer_build(w, ws, changes, n, reason, at, false, steps, nsteps);
 }

@@ -113,12 +113,15 @@ struct sd_import_session {
 };
 
 static const char staging_sql[] =
-    "BEGIN;"
     "CREATE TEMPORARY TABLE import_rows ("
     " line bigint, ext text COLLATE \"C\", oid text, cents bigint, at timestamptz,"
     " local_at timestamp, kind text, name text, phone text, email text, birthday date"
-    ") ON COMMIT DROP;"
-    "COPY import_rows FROM STDIN";
+    ") ON COMMIT DROP";
+/* Held shared until the commit, against a matrix PUT (see store/matrices.c): the caller loads
+ * the matrices after this, and no new version can commit before the import does. */
+static const struct sd_stmt matrix_share_stmt = {
+    "import_matrix_share",
+    "SELECT pg_advisory_xact_lock_shared(1397049167, ($1::bigint % 2147483647)::int)", 1};
 
 enum sd_rc sd_import_session_begin(struct sd_db *db, long long ws, const char *timezone,
                                    struct sd_import_session **out)
@@ -131,17 +134,31 @@ enum sd_rc sd_import_session_begin(struct sd_db *db, long long ws, const char *t
     snprintf(s->wsbuf, sizeof s->wsbuf, "%lld", ws);
     snprintf(s->tz, sizeof s->tz, "%s", timezone ? timezone : "UTC");
     sd_buf_init(&s->copy, 8 * 1024 * 1024);
-    PGconn *conn = sd_db_conn(db);
-    PGresult *res = PQexec(conn, staging_sql);
+    const char *params[] = {s->wsbuf};
+    enum sd_rc rc = sd_db_exec_script(db, "BEGIN");
+    if (rc == SD_OK)
+        rc = sd_db_exec(db, &matrix_share_stmt, params, NULL);
+    if (rc == SD_OK)
+        rc = sd_db_exec_script(db, staging_sql);
+    if (rc != SD_OK) {
+        sd_import_session_free(s);
+        return rc;
+    }
+    *out = s;
+    return SD_OK;
+}
+
+enum sd_rc sd_import_session_start_copy(struct sd_import_session *s)
+{
+    PGconn *conn = sd_db_conn(s->db);
+    PGresult *res = PQexec(conn, "COPY import_rows FROM STDIN");
     ExecStatusType st = PQresultStatus(res);
     PQclear(res);
     if (st != PGRES_COPY_IN) {
         log_error("import: cannot start COPY: %s", PQerrorMessage(conn));
-        sd_import_session_free(s);
         return SD_ERR_DB;
     }
     s->copying = true;
-    *out = s;
     return SD_OK;
 }
 
@@ -308,117 +325,117 @@ static const struct sd_stmt profile_update_stmt = {
     "OR p.birthday IS NOT NULL)",
     1};
 /* Each touched customer's stored state and fresh aggregates over its non-cancelled orders. */
-static const struct sd_stmt
-    batch_stmt =
-        {
-            "import_batch",
-            "SELECT c.id, c.external_id, c.kind, c.purchases, c.revenue_cents, " US("c.first_"
-                                                                                    "purchase_at") ", " US(
-                "c.last_purchase_at") ", coalesce(c.cell, ''), "
-                                      "coalesce(c.monetary, ''), " US(
-                                          "c.cell_since") ", coalesce(a.n, 0), coalesce(a.rev, "
-                                                          "0), " US("a.first_at") ", " US("a.last_"
-                                                                                          "at") ", "
-                                                                                                "x."
-                                                                                                "ne"
-                                                                                                "w_"
-                                                                                                "ki"
-                                                                                                "nd"
-                                                                                                " "
-                                                                                                "FR"
-                                                                                                "OM"
-                                                                                                " i"
-                                                                                                "mp"
-                                                                                                "or"
-                                                                                                "t_"
-                                                                                                "af"
-                                                                                                "fe"
-                                                                                                "ct"
-                                                                                                "ed"
-                                                                                                " x"
-                                                                                                " J"
-                                                                                                "OI"
-                                                                                                "N "
-                                                                                                "cu"
-                                                                                                "st"
-                                                                                                "om"
-                                                                                                "er"
-                                                                                                "s "
-                                                                                                "c "
-                                                                                                "ON"
-                                                                                                " c"
-                                                                                                ".w"
-                                                                                                "or"
-                                                                                                "ks"
-                                                                                                "pa"
-                                                                                                "ce"
-                                                                                                "_i"
-                                                                                                "d "
-                                                                                                "= "
-                                                                                                "$1"
-                                                                                                "::"
-                                                                                                "bi"
-                                                                                                "gi"
-                                                                                                "nt"
-                                                                                                " A"
-                                                                                                "ND"
-                                                                                                " c"
-                                                                                                ".i"
-                                                                                                "d "
-                                                                                                "= "
-                                                                                                "x."
-                                                                                                "id"
-                                                                                                " "
-                                                                                                "LE"
-                                                                                                "FT"
-                                                                                                " J"
-                                                                                                "OI"
-                                                                                                "N "
-                                                                                                "im"
-                                                                                                "po"
-                                                                                                "rt"
-                                                                                                "_a"
-                                                                                                "gg"
-                                                                                                "re"
-                                                                                                "ga"
-                                                                                                "te"
-                                                                                                "s "
-                                                                                                "a "
-                                                                                                "ON"
-                                                                                                " a"
-                                                                                                ".i"
-                                                                                                "d "
-                                                                                                "= "
-                                                                                                "x."
-                                                                                                "id"
-                                                                                                " "
-                                                                                                "WH"
-                                                                                                "ER"
-                                                                                                "E "
-                                                                                                "x."
-                                                                                                "id"
-                                                                                                " >"
-                                                                                                " $"
-                                                                                                "2:"
-                                                                                                ":b"
-                                                                                                "ig"
-                                                                                                "in"
-                                                                                                "t "
-                                                                                                "OR"
-                                                                                                "DE"
-                                                                                                "R "
-                                                                                                "BY"
-                                                                                                " x"
-                                                                                                ".i"
-                                                                                                "d "
-                                                                                                "LI"
-                                                                                                "MI"
-                                                                                                "T "
-                                                                                                "$3"
-                                                                                                "::"
-                                                                                                "in"
-                                                                                                "t",
-            3};
+static const struct sd_stmt batch_stmt =
+    {"import_batch",
+     "SELECT c.id, c.external_id, c.kind, c.purchases, c.revenue_cents, " US(
+         "c.first_"
+         "purchase_at") ", " US("c.last_purchase_at") ", coalesce(c.cell, ''), "
+                                                      "coalesce(c.monetary, ''), " US(
+                                                          "c.cell_since") ", coalesce(a.n, 0), "
+                                                                          "coalesce(a.rev, "
+                                                                          "0), " US("a.first_at") ", " US(
+                                                                              "a.last_"
+                                                                              "at") ", "
+                                                                                    "x."
+                                                                                    "ne"
+                                                                                    "w_"
+                                                                                    "ki"
+                                                                                    "nd"
+                                                                                    " "
+                                                                                    "FR"
+                                                                                    "OM"
+                                                                                    " i"
+                                                                                    "mp"
+                                                                                    "or"
+                                                                                    "t_"
+                                                                                    "af"
+                                                                                    "fe"
+                                                                                    "ct"
+                                                                                    "ed"
+                                                                                    " x"
+                                                                                    " J"
+                                                                                    "OI"
+                                                                                    "N "
+                                                                                    "cu"
+                                                                                    "st"
+                                                                                    "om"
+                                                                                    "er"
+                                                                                    "s "
+                                                                                    "c "
+                                                                                    "ON"
+                                                                                    " c"
+                                                                                    ".w"
+                                                                                    "or"
+                                                                                    "ks"
+                                                                                    "pa"
+                                                                                    "ce"
+                                                                                    "_i"
+                                                                                    "d "
+                                                                                    "= "
+                                                                                    "$1"
+                                                                                    "::"
+                                                                                    "bi"
+                                                                                    "gi"
+                                                                                    "nt"
+                                                                                    " A"
+                                                                                    "ND"
+                                                                                    " c"
+                                                                                    ".i"
+                                                                                    "d "
+                                                                                    "= "
+                                                                                    "x."
+                                                                                    "id"
+                                                                                    " "
+                                                                                    "LE"
+                                                                                    "FT"
+                                                                                    " J"
+                                                                                    "OI"
+                                                                                    "N "
+                                                                                    "im"
+                                                                                    "po"
+                                                                                    "rt"
+                                                                                    "_a"
+                                                                                    "gg"
+                                                                                    "re"
+                                                                                    "ga"
+                                                                                    "te"
+                                                                                    "s "
+                                                                                    "a "
+                                                                                    "ON"
+                                                                                    " a"
+                                                                                    ".i"
+                                                                                    "d "
+                                                                                    "= "
+                                                                                    "x."
+                                                                                    "id"
+                                                                                    " "
+                                                                                    "WH"
+                                                                                    "ER"
+                                                                                    "E "
+                                                                                    "x."
+                                                                                    "id"
+                                                                                    " >"
+                                                                                    " $"
+                                                                                    "2:"
+                                                                                    ":b"
+                                                                                    "ig"
+                                                                                    "in"
+                                                                                    "t "
+                                                                                    "OR"
+                                                                                    "DE"
+                                                                                    "R "
+                                                                                    "BY"
+                                                                                    " x"
+                                                                                    ".i"
+                                                                                    "d "
+                                                                                    "LI"
+                                                                                    "MI"
+                                                                                    "T "
+                                                                                    "$3"
+                                                                                    "::"
+                                                                                    "in"
+                                                                                    "t",
+     3};
 static const struct sd_stmt clear_counts_stmt = {
     "import_clear_counts", "DELETE FROM cell_counts WHERE workspace_id = $1::bigint", 1};
 static const struct sd_stmt rebuild_counts_stmt = {

@@ -17,6 +17,12 @@ static const struct sd_stmt versions_stmt = {
 static const struct sd_stmt lock_stmt = {
     "matrix_lock",
     "SELECT pg_advisory_xact_lock(1397049166, (($1::bigint * 2 + $2::int) % 2147483647)::int)", 2};
+/* Writers that classify (purchases, cancellations, imports) hold this lock shared from before
+ * they read the matrix versions until they commit; a new version waits for them, so none of them
+ * can commit a placement made with the old matrix after the re-segmentation has passed by. */
+static const struct sd_stmt workspace_lock_stmt = {
+    "matrix_workspace_lock",
+    "SELECT pg_advisory_xact_lock(1397049167, ($1::bigint % 2147483647)::int)", 1};
 static const struct sd_stmt insert_stmt = {
     "matrix_insert",
     "INSERT INTO matrices (workspace_id, kind, version, definition) "
@@ -82,8 +88,10 @@ enum sd_rc sd_store_matrix_insert(struct sd_db *db, long long ws, enum sd_kind k
     char w[24], k[4];
     ws_text(ws, w);
     snprintf(k, sizeof k, "%d", (int)kind);
-    const char *lock_params[] = {w, k};
+    const char *lock_params[] = {w, k}, *ws_params[] = {w};
     enum sd_rc rc = sd_db_exec(db, &lock_stmt, lock_params, NULL);
+    if (rc == SD_OK)
+        rc = sd_db_exec(db, &workspace_lock_stmt, ws_params, NULL);
     if (rc != SD_OK)
         return rc;
     const char *params[] = {w, sd_kind_name(kind), definition};

@@ -18,6 +18,10 @@
 
 static const struct sd_stmt begin_stmt = {"begin", "BEGIN", 0};
 static const struct sd_stmt commit_stmt = {"commit", "COMMIT", 0};
+/* Shared against a matrix PUT (store/matrices.c): see there. */
+static const struct sd_stmt matrix_share_stmt = {
+    "purchases_matrix_share",
+    "SELECT pg_advisory_xact_lock_shared(1397049167, ($1::bigint % 2147483647)::int)", 1};
 static const struct sd_stmt versions_stmt = {
     "purchases_versions",
     "SELECT kind, max(version) FROM matrices WHERE workspace_id = $1::bigint GROUP BY kind", 1};
@@ -460,6 +464,7 @@ static enum sd_rc ingest_once(struct sd_db *db, struct ingest *g, struct sd_purc
     const char *p_ws[] = {g->wsbuf};
     struct sd_pipe_step steps[] = {
         {&begin_stmt, NULL, NULL},
+        {&matrix_share_stmt, p_ws, NULL},
         {&versions_stmt, p_ws, &versions},
         {&create_customers_stmt, p_cust, NULL},
         {&sd_stmt_customers_lock, p_lock, &locked},
