@@ -6,20 +6,12 @@
 #include <string.h>
 
 #include "pgarray.h"
+#include "store_util.h"
 #include "segmentd/store_purchases.h"
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define ARRAY_MAX (16 * 1024 * 1024)
 
-static const struct sd_stmt begin_stmt = {"begin", "BEGIN", 0};
-static const struct sd_stmt commit_stmt = {"commit", "COMMIT", 0};
 /* Shared against a matrix PUT (store/matrices.c): see there. */
-static const struct sd_stmt matrix_share_stmt = {
-    "cancel_matrix_share",
-    "SELECT pg_advisory_xact_lock_shared(1397049167, ($1::bigint % 2147483647)::int)", 1};
-static const struct sd_stmt versions_stmt = {
-    "cancel_versions",
-    "SELECT kind, max(version) FROM matrices WHERE workspace_id = $1::bigint GROUP BY kind", 1};
 static const struct sd_stmt cancel_stmt = {
     "cancel_orders",
     "UPDATE orders o SET cancelled_at = now() "
@@ -45,17 +37,6 @@ static const struct sd_stmt aggregates_stmt = {
                                                               "AND o.cancelled_at IS NULL GROUP BY "
                                                               "o.customer_id",
     2};
-
-static bool versions_match(const PGresult *res, const struct sd_matrix_set *ms)
-{
-    int now[SD_KIND_COUNT] = {0};
-    for (int r = 0; r < PQntuples(res); r++) {
-        enum sd_kind k;
-        if (sd_kind_parse(PQgetvalue(res, r, 0), &k))
-            now[k] = atoi(PQgetvalue(res, r, 1));
-    }
-    return memcmp(now, ms->version, sizeof now) == 0;
-}
 
 static bool pair_in(const PGresult *res, const char *ext, const char *oid)
 {
@@ -166,14 +147,17 @@ static enum sd_rc cancel_once(struct sd_db *db, long long ws, const struct sd_ma
         rc = pairs_arrays(items, n, &ext, &oid);
     const char *p_ws[] = {w}, *p_lock[] = {w, custs.data}, *p_pairs[] = {w, ext.data, oid.data};
     struct sd_pipe_step steps1[] = {
-        {&begin_stmt, NULL, NULL},           {&matrix_share_stmt, p_ws, NULL},
-        {&versions_stmt, p_ws, &versions},   {&sd_stmt_customers_lock, p_lock, &locked},
-        {&cancel_stmt, p_pairs, &cancelled}, {&exists_stmt, p_pairs, &exists},
+        {&store_begin_stmt, NULL, NULL},
+        {&store_matrix_share_stmt, p_ws, NULL},
+        {&store_matrix_versions_stmt, p_ws, &versions},
+        {&sd_stmt_customers_lock, p_lock, &locked},
+        {&cancel_stmt, p_pairs, &cancelled},
+        {&exists_stmt, p_pairs, &exists},
         {&aggregates_stmt, p_lock, &agg},
     };
     if (rc == SD_OK)
         rc = sd_db_pipeline(db, steps1, (int)(sizeof steps1 / sizeof steps1[0]));
-    if (rc == SD_OK && !versions_match(versions, ms))
+    if (rc == SD_OK && !store_versions_match(versions, ms))
         rc = SD_ERR_STALE;
     if (rc == SD_OK && (ch = changes_from(locked, agg, &nch)) == NULL)
         rc = SD_ERR_NOMEM;
@@ -185,7 +169,7 @@ static enum sd_rc cancel_once(struct sd_db *db, long long ws, const struct sd_ma
         int nsteps = 0;
         rc = sd_change_writer_build(&wr, ws, ch, nch, "cancellation", now, steps2, &nsteps);
         if (rc == SD_OK) {
-            steps2[nsteps++] = (struct sd_pipe_step){&commit_stmt, NULL, NULL};
+            steps2[nsteps++] = (struct sd_pipe_step){&store_commit_stmt, NULL, NULL};
             rc = sd_db_pipeline(db, steps2, nsteps);
         }
         sd_change_writer_free(&wr);

@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "pgarray.h"
+#include "store_util.h"
 #include "segmentd/store_customers.h"
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define ARRAY_MAX (64 * 1024 * 1024)
 
 const struct sd_stmt sd_stmt_customers_lock = {

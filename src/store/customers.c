@@ -3,12 +3,8 @@
 #include <string.h>
 
 #include "pgarray.h"
+#include "store_util.h"
 #include "segmentd/store_customers.h"
-
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
-#define STATE_COLUMNS                                                                              \
-    "id, external_id, kind, purchases, revenue_cents, " US("first_purchase_at") ", " US(           \
-        "last_purchase_at") ", coalesce(cell, ''), coalesce(monetary, ''), " US("cell_since")
 
 static const struct sd_stmt get_stmt = {
     "customer_get",

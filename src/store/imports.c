@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "pgarray.h"
+#include "store_util.h"
 #include "segmentd/log.h"
 #include "segmentd/store_customers.h"
 #include "segmentd/store_imports.h"
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define BATCH 20000
 #define COPY_FLUSH (256 * 1024)
 
@@ -119,9 +119,6 @@ static const char staging_sql[] =
     ") ON COMMIT DROP";
 /* Held shared until the commit, against a matrix PUT (see store/matrices.c): the caller loads
  * the matrices after this, and no new version can commit before the import does. */
-static const struct sd_stmt matrix_share_stmt = {
-    "import_matrix_share",
-    "SELECT pg_advisory_xact_lock_shared(1397049167, ($1::bigint % 2147483647)::int)", 1};
 
 enum sd_rc sd_import_session_begin(struct sd_db *db, long long ws, const char *timezone,
                                    struct sd_import_session **out)
@@ -137,7 +134,7 @@ enum sd_rc sd_import_session_begin(struct sd_db *db, long long ws, const char *t
     const char *params[] = {s->wsbuf};
     enum sd_rc rc = sd_db_exec_script(db, "BEGIN");
     if (rc == SD_OK)
-        rc = sd_db_exec(db, &matrix_share_stmt, params, NULL);
+        rc = sd_db_exec(db, &store_matrix_share_stmt, params, NULL);
     if (rc == SD_OK)
         rc = sd_db_exec_script(db, staging_sql);
     if (rc != SD_OK) {
@@ -445,7 +442,6 @@ static const struct sd_stmt rebuild_counts_stmt = {
     "sum(revenue_cents) FROM customers WHERE workspace_id = $1::bigint AND cell IS NOT NULL "
     "GROUP BY kind, cell, monetary",
     1};
-static const struct sd_stmt commit_stmt = {"commit", "COMMIT", 0};
 
 static int64_t count_of(PGresult *res, int col)
 {
@@ -560,7 +556,7 @@ static enum sd_rc merge(struct sd_import_session *s, const struct sd_matrix *mat
     }
     struct sd_pipe_step finish[] = {{&clear_counts_stmt, p_ws, NULL},
                                     {&rebuild_counts_stmt, p_ws, NULL},
-                                    {&commit_stmt, NULL, NULL}};
+                                    {&store_commit_stmt, NULL, NULL}};
     if (rc == SD_OK)
         rc = sd_db_pipeline(s->db, finish, 3);
     PQclear(repeats);

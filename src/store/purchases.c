@@ -10,21 +10,13 @@
 #include <string.h>
 
 #include "pgarray.h"
+#include "store_util.h"
 #include "segmentd/log.h"
 #include "segmentd/store_purchases.h"
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define ARRAY_MAX (64 * 1024 * 1024)
 
-static const struct sd_stmt begin_stmt = {"begin", "BEGIN", 0};
-static const struct sd_stmt commit_stmt = {"commit", "COMMIT", 0};
 /* Shared against a matrix PUT (store/matrices.c): see there. */
-static const struct sd_stmt matrix_share_stmt = {
-    "purchases_matrix_share",
-    "SELECT pg_advisory_xact_lock_shared(1397049167, ($1::bigint % 2147483647)::int)", 1};
-static const struct sd_stmt versions_stmt = {
-    "purchases_versions",
-    "SELECT kind, max(version) FROM matrices WHERE workspace_id = $1::bigint GROUP BY kind", 1};
 static const struct sd_stmt create_customers_stmt = {
     "purchases_create_customers",
     "INSERT INTO customers (workspace_id, external_id, kind) "
@@ -214,21 +206,6 @@ static enum sd_rc build_pipeline1_arrays(struct ingest *g, struct sd_buf *a)
     for (int i = 0; rc == SD_OK && i < A_COUNT; i++)
         rc = pga_end(&a[i]) ? SD_OK : SD_ERR_TOO_LARGE;
     return rc;
-}
-
-static bool versions_match(const PGresult *res, const struct sd_matrix_set *ms)
-{
-    int now[SD_KIND_COUNT] = {0};
-    for (int r = 0; r < PQntuples(res); r++) {
-        enum sd_kind k;
-        if (sd_kind_parse(PQgetvalue(res, r, 0), &k))
-            now[k] = atoi(PQgetvalue(res, r, 1));
-    }
-    for (int k = 0; k < SD_KIND_COUNT; k++) {
-        if (now[k] != ms->version[k])
-            return false;
-    }
-    return true;
 }
 
 static int stored_cmp(const void *a, const void *b)
@@ -423,7 +400,7 @@ static enum sd_rc run_pipeline2(struct sd_db *db, struct ingest *g, int64_t now)
     if (rc == SD_OK)
         rc = sd_change_writer_build(&wb, g->ws, buys, nb, "purchase", now, steps, &nsteps);
     if (rc == SD_OK) {
-        steps[nsteps++] = (struct sd_pipe_step){&commit_stmt, NULL, NULL};
+        steps[nsteps++] = (struct sd_pipe_step){&store_commit_stmt, NULL, NULL};
         rc = sd_db_pipeline(db, steps, nsteps);
     }
     sd_change_writer_free(&wk);
@@ -463,9 +440,9 @@ static enum sd_rc ingest_once(struct sd_db *db, struct ingest *g, struct sd_purc
     const char *p_stored[] = {g->wsbuf, a[A_EXT].data, a[A_OID].data};
     const char *p_ws[] = {g->wsbuf};
     struct sd_pipe_step steps[] = {
-        {&begin_stmt, NULL, NULL},
-        {&matrix_share_stmt, p_ws, NULL},
-        {&versions_stmt, p_ws, &versions},
+        {&store_begin_stmt, NULL, NULL},
+        {&store_matrix_share_stmt, p_ws, NULL},
+        {&store_matrix_versions_stmt, p_ws, &versions},
         {&create_customers_stmt, p_cust, NULL},
         {&sd_stmt_customers_lock, p_lock, &locked},
         {&insert_orders_stmt, p_ins, &created},
@@ -473,7 +450,7 @@ static enum sd_rc ingest_once(struct sd_db *db, struct ingest *g, struct sd_purc
     };
     if (rc == SD_OK)
         rc = sd_db_pipeline(db, steps, (int)(sizeof steps / sizeof steps[0]));
-    if (rc == SD_OK && !versions_match(versions, g->ms))
+    if (rc == SD_OK && !store_versions_match(versions, g->ms))
         rc = SD_ERR_STALE;
     int64_t now = sd_now_us();
     if (rc == SD_OK) {

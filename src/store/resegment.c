@@ -5,20 +5,14 @@
 #include <string.h>
 
 #include "pgarray.h"
+#include "store_util.h"
 #include "segmentd/store_customers.h"
-
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
-#define STATE_COLUMNS                                                                              \
-    "id, external_id, kind, purchases, revenue_cents, " US("first_purchase_at") ", " US(           \
-        "last_purchase_at") ", coalesce(cell, ''), coalesce(monetary, ''), " US("cell_since")
 
 static const struct sd_stmt scan_stmt = {
     "reseg_scan",
     "SELECT " STATE_COLUMNS " FROM customers WHERE workspace_id = $1::bigint AND kind = $2 "
     "AND cell IS NOT NULL AND id > $3::bigint ORDER BY id LIMIT $4::int",
     4};
-static const struct sd_stmt begin_stmt = {"begin", "BEGIN", 0};
-static const struct sd_stmt commit_stmt = {"commit", "COMMIT", 0};
 static const struct sd_stmt lock_stmt = {
     "reseg_lock",
     "SELECT " STATE_COLUMNS " FROM customers WHERE workspace_id = $1::bigint "
@@ -62,7 +56,7 @@ static enum sd_rc write_batch(struct sd_db *db, long long ws, enum sd_kind kind,
         rc = SD_ERR_TOO_LARGE;
     PGresult *locked = NULL;
     const char *p_lock[] = {w, ids.data, sd_kind_name(kind)};
-    struct sd_pipe_step steps1[] = {{&begin_stmt, NULL, NULL}, {&lock_stmt, p_lock, &locked}};
+    struct sd_pipe_step steps1[] = {{&store_begin_stmt, NULL, NULL}, {&lock_stmt, p_lock, &locked}};
     if (rc == SD_OK)
         rc = sd_db_pipeline(db, steps1, 2);
     size_t n = 0;
@@ -76,7 +70,7 @@ static enum sd_rc write_batch(struct sd_db *db, long long ws, enum sd_kind kind,
         struct sd_pipe_step steps2[SD_CHANGE_WRITER_STEPS + 1];
         int nsteps = 0;
         rc = sd_change_writer_build(&wr, ws, ch, n, reason, now, steps2, &nsteps);
-        steps2[nsteps++] = (struct sd_pipe_step){&commit_stmt, NULL, NULL};
+        steps2[nsteps++] = (struct sd_pipe_step){&store_commit_stmt, NULL, NULL};
         if (rc == SD_OK)
             rc = sd_db_pipeline(db, steps2, nsteps);
     }
