@@ -25,6 +25,8 @@ enum sd_rc sd_db_map_sqlstate(const char *s)
         return SD_ERR_DB_RETRY;
     if (strcmp(s, "57014") == 0)
         return SD_ERR_DB_TIMEOUT;
+    if (strcmp(s, "55P03") == 0) /* lock_not_available: a lock_timeout ran out */
+        return SD_ERR_DB_BUSY;
     /* 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now;
      * 53300: too many connections. */
     if (strncmp(s, "08", 2) == 0 || strncmp(s, "57P0", 4) == 0 || strcmp(s, "53300") == 0)

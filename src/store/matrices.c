@@ -23,6 +23,10 @@ static const struct sd_stmt lock_stmt = {
 static const struct sd_stmt workspace_lock_stmt = {
     "matrix_workspace_lock",
     "SELECT pg_advisory_xact_lock(1397049167, ($1::bigint % 2147483647)::int)", 1};
+/* Waiting for the exclusive lock queues every new purchase of the workspace behind it: wait at
+ * most this long (a long import holds the lock shared), then give up and let the client retry. */
+static const struct sd_stmt lock_timeout_stmt = {"matrix_lock_timeout",
+                                                 "SET LOCAL lock_timeout = '2s'", 0};
 static const struct sd_stmt insert_stmt = {
     "matrix_insert",
     "INSERT INTO matrices (workspace_id, kind, version, definition) "
@@ -90,6 +94,8 @@ enum sd_rc sd_store_matrix_insert(struct sd_db *db, long long ws, enum sd_kind k
     snprintf(k, sizeof k, "%d", (int)kind);
     const char *lock_params[] = {w, k}, *ws_params[] = {w};
     enum sd_rc rc = sd_db_exec(db, &lock_stmt, lock_params, NULL);
+    if (rc == SD_OK)
+        rc = sd_db_exec(db, &lock_timeout_stmt, NULL, NULL);
     if (rc == SD_OK)
         rc = sd_db_exec(db, &workspace_lock_stmt, ws_params, NULL);
     if (rc != SD_OK)

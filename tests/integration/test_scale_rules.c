@@ -191,7 +191,8 @@ static int check_statement(const char *file, const char *sql)
         fprintf(stderr, "%s: volatile function in a write: %s\n", file, sql);
         bad++;
     }
-    if (strstr(sql, "pg_advisory_lock(") || strncmp(sql, "SET ", 4) == 0) {
+    if (strstr(sql, "pg_advisory_lock(") ||
+        (strncmp(sql, "SET ", 4) == 0 && strncmp(sql, "SET LOCAL ", 10) != 0)) {
         fprintf(stderr, "%s: session state: %s\n", file, sql);
         bad++;
     }
