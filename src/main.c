@@ -21,6 +21,7 @@
 #include "segmentd/log.h"
 #include "segmentd/metrics.h"
 #include "segmentd/migrate.h"
+#include "segmentd/scheduler.h"
 #include "segmentd/store_workspaces.h"
 #include "segmentd/util.h"
 
@@ -481,6 +482,7 @@ static int serve(const struct sd_config *cfg, const sigset_t *signals)
     struct sd_http_server *srv = NULL;
     struct sd_app app = {.cfg = cfg, .routes = sd_api_routes, .nroutes = sd_api_routes_count};
     struct migrator mig = {.app = &app};
+    struct sd_scheduler *scheduler = NULL;
     bool migrator_started = false;
     int status = 1;
     pthread_mutex_init(&mig.mu, NULL);
@@ -495,7 +497,8 @@ static int serve(const struct sd_config *cfg, const sigset_t *signals)
     if (app.metrics == NULL || database_open(cfg, cfg->database_pool_size, &db) != SD_OK)
         goto out;
     app.pool = db.pool;
-    if ((app.importer = sd_importer_start(db.pool)) == NULL)
+    if ((app.importer = sd_importer_start(db.pool)) == NULL ||
+        (scheduler = sd_scheduler_start(&app)) == NULL)
         goto out;
     if (pthread_create(&mig.thread, NULL, migrator_main, &mig) != 0)
         goto out;
@@ -517,6 +520,7 @@ out:
         if (mig.failed)
             status = 1;
     }
+    sd_scheduler_stop(scheduler); /* finishes its current batch */
     sd_importer_stop(app.importer);
     database_close(&db);
     sd_metrics_free(app.metrics);

@@ -34,11 +34,11 @@ struct sd_config {
     char *database_embedded_dir;       /* "./var/pg" */
     char *database_embedded_user;      /* "postgres": system user that runs the cluster when root */
     /* [auth] */
-    char *auth_admin_key; /* "" → no bootstrap key */
+    char *auth_admin_key;          /* "" → no bootstrap key */
     int64_t auth_key_cache_ttl_ms; /* 5s: how long a process trusts a key it looked up */
     /* [limits] */
-    int64_t limits_max_body_bytes; /* 1M */
-    int limits_max_batch;          /* 1000 */
+    int64_t limits_max_body_bytes;   /* 1M */
+    int limits_max_batch;            /* 1000 */
     int64_t limits_max_import_bytes; /* 10G: an import body is spooled to disk, never to memory */
     char *limits_spool_dir;          /* "/tmp": where import bodies are spooled (unlinked files) */
     /* [scheduler] */

@@ -17,7 +17,7 @@ struct sd_demo_stats {
 };
 
 enum sd_rc sd_demo_generate(int64_t customers, uint64_t seed, int64_t now_us,
-                            sd_demo_write_fn write, void *ctx, struct sd_demo_stats *stats)
-    SD_MUST_CHECK;
+                            sd_demo_write_fn write, void *ctx,
+                            struct sd_demo_stats *stats) SD_MUST_CHECK;
 
 #endif

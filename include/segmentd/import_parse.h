@@ -17,8 +17,15 @@ enum sd_import_format { SD_IMPORT_CSV, SD_IMPORT_NDJSON };
  * NULL = the default name (order_id, customer_id, amount, purchased_at, kind, name, phone,
  * email, birthday). */
 enum sd_import_field {
-    SD_IF_ORDER_ID, SD_IF_CUSTOMER_ID, SD_IF_AMOUNT, SD_IF_PURCHASED_AT,
-    SD_IF_KIND, SD_IF_NAME, SD_IF_PHONE, SD_IF_EMAIL, SD_IF_BIRTHDAY,
+    SD_IF_ORDER_ID,
+    SD_IF_CUSTOMER_ID,
+    SD_IF_AMOUNT,
+    SD_IF_PURCHASED_AT,
+    SD_IF_KIND,
+    SD_IF_NAME,
+    SD_IF_PHONE,
+    SD_IF_EMAIL,
+    SD_IF_BIRTHDAY,
     SD_IF_COUNT
 };
 
@@ -29,8 +36,8 @@ struct sd_import_options {
 
 /* Parses "order_id:Номер,customer_id:Телефон" into opts->map (pointers into `buf`, a copy of
  * `text` the caller keeps alive). False with a message for an unknown field name or bad shape. */
-bool sd_import_parse_map(const char *text, char *buf, size_t buflen,
-                         struct sd_import_options *opts, char *err, size_t errlen);
+bool sd_import_parse_map(const char *text, char *buf, size_t buflen, struct sd_import_options *opts,
+                         char *err, size_t errlen);
 
 /* One valid record. Strings point into the parser (valid until the next call); NULL = absent.
  * Time: either `purchased_at_us` (an RFC 3339 time with its offset) or, for DD.MM.YYYY[ HH:MM[:SS]]
@@ -51,18 +58,18 @@ struct sd_import_parser *sd_import_parser_new(const struct sd_import_options *op
 void sd_import_parser_free(struct sd_import_parser *p);
 
 /* Feeds bytes (any split: a record, a UTF-8 character or a CRLF may straddle two calls). */
-enum sd_rc sd_import_parser_feed(struct sd_import_parser *p, const char *data, size_t len)
-    SD_MUST_CHECK;
+enum sd_rc sd_import_parser_feed(struct sd_import_parser *p, const char *data,
+                                 size_t len) SD_MUST_CHECK;
 /* Marks the end of input (a last line without a newline is a record). */
 void sd_import_parser_finish(struct sd_import_parser *p);
 
 enum sd_import_next {
-    SD_IMPORT_ROW,      /* *row is a valid record */
-    SD_IMPORT_REJECT,   /* a bad record: *reject_line and reject_reason() tell which and why */
-    SD_IMPORT_NEED_MORE,/* feed more bytes (or finish) */
-    SD_IMPORT_END,      /* finished and drained */
-    SD_IMPORT_FATAL     /* the input cannot be read at all (e.g. a CSV header lacks a required
-                           column, or is not UTF-8): reject_reason() says why; stop */
+    SD_IMPORT_ROW,       /* *row is a valid record */
+    SD_IMPORT_REJECT,    /* a bad record: *reject_line and reject_reason() tell which and why */
+    SD_IMPORT_NEED_MORE, /* feed more bytes (or finish) */
+    SD_IMPORT_END,       /* finished and drained */
+    SD_IMPORT_FATAL      /* the input cannot be read at all (e.g. a CSV header lacks a required
+                            column, or is not UTF-8): reject_reason() says why; stop */
 };
 
 /* The next record. */

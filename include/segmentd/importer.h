@@ -10,10 +10,10 @@
 #include "segmentd/store_imports.h"
 
 struct sd_import_job {
-    int fd;             /* the input, positioned at its start; closed by the importer */
-    int64_t size;       /* bytes, for progress (0 if unknown) */
+    int fd;       /* the input, positioned at its start; closed by the importer */
+    int64_t size; /* bytes, for progress (0 if unknown) */
     long long ws;
-    long long id;       /* row in imports */
+    long long id; /* row in imports */
     struct sd_import_options opts;
     char map_buf[2048]; /* storage of opts.map */
     char timezone[64];

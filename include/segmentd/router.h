@@ -16,8 +16,8 @@ struct sd_request;
 typedef void (*sd_handler_fn)(struct sd_request *req);
 
 enum sd_route_flags {
-    SD_ROUTE_INLINE = 1 << 0, /* cheap, no database: answered on the I/O thread */
-    SD_ROUTE_JSON = 1 << 1,   /* needs a JSON body (415 / 400 otherwise) */
+    SD_ROUTE_INLINE = 1 << 0,  /* cheap, no database: answered on the I/O thread */
+    SD_ROUTE_JSON = 1 << 1,    /* needs a JSON body (415 / 400 otherwise) */
     SD_ROUTE_ANYTIME = 1 << 2, /* served before migrations are applied (/readyz) */
     /* The body is spooled to an unlinked file as it arrives (never to memory), after the caller
      * is authenticated and `preflight` accepted the request (imports). */

@@ -64,12 +64,12 @@ struct sd_change_writer {
 };
 enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
                                   const struct sd_change *changes, size_t n, const char *reason,
-                                  int64_t at, struct sd_pipe_step *steps, int *nsteps)
-    SD_MUST_CHECK;
+                                  int64_t at, struct sd_pipe_step *steps,
+                                  int *nsteps) SD_MUST_CHECK;
 enum sd_rc sd_change_writer_build_nocounts(struct sd_change_writer *w, long long ws,
-                                          const struct sd_change *changes, size_t n,
-                                          const char *reason, int64_t at,
-                                          struct sd_pipe_step *steps, int *nsteps) SD_MUST_CHECK;
+                                           const struct sd_change *changes, size_t n,
+                                           const char *reason, int64_t at,
+                                           struct sd_pipe_step *steps, int *nsteps) SD_MUST_CHECK;
 void sd_change_writer_free(struct sd_change_writer *w);
 
 /* Reads customers by external id (sorted, distinct) and locks them (FOR UPDATE), for the
@@ -112,8 +112,8 @@ enum sd_rc sd_store_customer_patch(struct sd_db *db, long long ws, const char *e
                                    const struct sd_profile_patch *patch,
                                    const struct sd_matrix matrices[SD_KIND_COUNT]) SD_MUST_CHECK;
 /* Erasure: the customer, their orders and transitions, and their share of the counters. */
-enum sd_rc sd_store_customer_delete(struct sd_db *db, long long ws, const char *external_id)
-    SD_MUST_CHECK;
+enum sd_rc sd_store_customer_delete(struct sd_db *db, long long ws,
+                                    const char *external_id) SD_MUST_CHECK;
 
 /* One page of a cell's customers after `after` (NULL: from the start), by external id. Columns:
  * external_id, name, phone, email, purchases, revenue_cents, last_us, monetary, since_us,

@@ -11,7 +11,7 @@
 #include "segmentd/import_parse.h"
 
 struct sd_import_counts {
-    int64_t rows;       /* records read (valid + rejected) */
+    int64_t rows; /* records read (valid + rejected) */
     int64_t rejected;
     int64_t created;    /* orders written */
     int64_t duplicates; /* already stored (or repeated in the file) with the same values */
@@ -30,8 +30,8 @@ enum sd_rc sd_store_import_update(struct sd_db *db, long long ws, long long id, 
 /* The row as JSON-ready columns: status, format, phase, rows, rejected, created, duplicates,
  * conflicts, customers, errors (json text), message, created_at_us, updated_at_us,
  * finished_at_us, bytes_read, bytes_total. */
-enum sd_rc sd_store_import_get(struct sd_db *db, long long ws, long long id, PGresult **res)
-    SD_MUST_CHECK;
+enum sd_rc sd_store_import_get(struct sd_db *db, long long ws, long long id,
+                               PGresult **res) SD_MUST_CHECK;
 
 /* The session. */
 struct sd_import_session;
@@ -42,8 +42,8 @@ enum sd_rc sd_import_session_begin(struct sd_db *db, long long ws, const char *t
                                    struct sd_import_session **out) SD_MUST_CHECK;
 /* COPY … FROM STDIN: rows can be put from now on. */
 enum sd_rc sd_import_session_start_copy(struct sd_import_session *s) SD_MUST_CHECK;
-enum sd_rc sd_import_session_put(struct sd_import_session *s, const struct sd_import_row *row)
-    SD_MUST_CHECK;
+enum sd_rc sd_import_session_put(struct sd_import_session *s,
+                                 const struct sd_import_row *row) SD_MUST_CHECK;
 /* Ends the COPY, merges, places every touched customer (transitions "import", no webhooks),
  * rebuilds the counters and commits. Rows rejected here (purchased_at in the future once read in
  * the time zone) are reported through `on_reject`. */

@@ -6,7 +6,7 @@
 
 #include "handlers.h"
 #include "input.h"
-#include "matrix_cache.h"
+#include "segmentd/matrix_cache.h"
 #include "segmentd/store_customers.h"
 #include "segmentd/util.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "matrix_cache.h"
+#include "segmentd/matrix_cache.h"
 #include "segmentd/importer.h"
 #include "segmentd/log.h"
 #include "segmentd/util.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "handlers.h"
-#include "matrix_cache.h"
+#include "segmentd/matrix_cache.h"
 #include "render.h"
 #include "segmentd/core_suggest.h"
 #include "segmentd/matrix_json.h"

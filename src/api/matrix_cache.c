@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "matrix_cache.h"
+#include "segmentd/matrix_cache.h"
 #include "segmentd/log.h"
 #include "segmentd/matrix_json.h"
 #include "segmentd/store_matrices.h"

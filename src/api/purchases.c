@@ -6,7 +6,7 @@
 
 #include "handlers.h"
 #include "input.h"
-#include "matrix_cache.h"
+#include "segmentd/matrix_cache.h"
 #include "segmentd/matrix_json.h"
 #include "segmentd/store_purchases.h"
 #include "segmentd/util.h"

@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "handlers.h"
-#include "matrix_cache.h"
+#include "segmentd/matrix_cache.h"
 #include "segmentd/router.h"
 #include "segmentd/store_customers.h"
 #include "segmentd/util.h"

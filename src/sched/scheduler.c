@@ -1,0 +1,181 @@
+/* The scheduler thread. Its cost follows the number of due customers, not the size of the base:
+ * per workspace one pipeline of index-range claims (one per cell with a column to its right). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "segmentd/log.h"
+#include "segmentd/matrix_cache.h"
+#include "segmentd/metrics.h"
+#include "segmentd/scheduler.h"
+#include "segmentd/store_due.h"
+#include "segmentd/util.h"
+
+#define CLAIM_LIMIT 1000 /* per cell and round: bounded transactions */
+#define MAX_ROUNDS 100   /* per workspace and tick: others get their turn */
+
+struct sd_scheduler {
+    struct sd_app *app;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, woken;
+    atomic_llong moved_total;
+    atomic_llong transitions_total;
+    atomic_llong ticks_total;
+    atomic_llong errors_total;
+    atomic_llong last_tick_us;
+    atomic_llong lag_us;
+};
+
+/* Moves one workspace's due customers; returns the oldest passed boundary seen (0 = none). */
+static enum sd_rc tick_workspace(struct sd_scheduler *s, struct sd_db *db, long long ws,
+                                 struct sd_matrix_set *ms, int64_t *oldest)
+{
+    enum sd_rc rc = matrix_cache_get(db, ws, false, false, ms);
+    *oldest = 0;
+    for (int round = 0; rc == SD_OK && round < MAX_ROUNDS; round++) {
+        long long moved = 0, transitions = 0;
+        int64_t due = 0;
+        rc = sd_store_due_move(db, ws, ms, sd_now_us(), CLAIM_LIMIT, &moved, &transitions, &due);
+        if (rc == SD_ERR_STALE) { /* a PUT landed: reload the matrices and go on */
+            rc = matrix_cache_get(db, ws, false, true, ms);
+            continue;
+        }
+        if (due != 0 && (*oldest == 0 || due < *oldest))
+            *oldest = due;
+        atomic_fetch_add(&s->moved_total, moved);
+        atomic_fetch_add(&s->transitions_total, transitions);
+        if (moved == 0)
+            break;
+    }
+    return rc;
+}
+
+static void tick(struct sd_scheduler *s)
+{
+    struct sd_app *app = s->app;
+    if (!atomic_load(&app->ready))
+        return;
+    int64_t started = sd_now_us();
+    struct sd_db *db = NULL;
+    long long *ids = NULL;
+    size_t n = 0;
+    struct sd_matrix_set *ms = malloc(sizeof *ms);
+    enum sd_rc rc = ms ? sd_pool_acquire(app->pool, &db) : SD_ERR_NOMEM;
+    if (rc == SD_OK)
+        rc = sd_store_workspace_ids(db, &ids, &n);
+    int64_t oldest = 0;
+    for (size_t i = 0; rc == SD_OK && i < n; i++) {
+        int64_t ws_oldest = 0;
+        rc = tick_workspace(s, db, ids[i], ms, &ws_oldest);
+        if (ws_oldest != 0 && (oldest == 0 || ws_oldest < oldest))
+            oldest = ws_oldest;
+    }
+    if (db != NULL)
+        sd_pool_release(app->pool, db);
+    if (rc != SD_OK) {
+        atomic_fetch_add(&s->errors_total, 1);
+        if (rc != SD_ERR_DB_UNAVAILABLE && rc != SD_ERR_DB_BUSY)
+            log_warn("scheduler tick failed: %s", sd_rc_str(rc));
+    }
+    int64_t now = sd_now_us();
+    atomic_store(&s->lag_us, oldest ? now - oldest : 0);
+    atomic_store(&s->last_tick_us, now - started);
+    atomic_fetch_add(&s->ticks_total, 1);
+    free(ids);
+    free(ms);
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct sd_scheduler *s = arg;
+    int64_t interval_ms = s->app->cfg->scheduler_interval_ms;
+    for (;;) {
+        tick(s);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += interval_ms / 1000;
+        until.tv_nsec += (interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&s->mu);
+        while (!s->stop && !s->woken && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0)
+            ;
+        bool stop = s->stop;
+        s->woken = false;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            return NULL;
+    }
+}
+
+static enum sd_rc render_metrics(struct sd_buf *out, void *ctx)
+{
+    struct sd_scheduler *s = ctx;
+    return sd_buf_printf(
+        out,
+        "# HELP segmentd_scheduler_ticks_total Scheduler ticks.\n"
+        "# TYPE segmentd_scheduler_ticks_total counter\n"
+        "segmentd_scheduler_ticks_total %lld\n"
+        "# HELP segmentd_scheduler_customers_moved_total Customers moved by time.\n"
+        "# TYPE segmentd_scheduler_customers_moved_total counter\n"
+        "segmentd_scheduler_customers_moved_total %lld\n"
+        "# HELP segmentd_transitions_total Transitions recorded by this process, by reason.\n"
+        "# TYPE segmentd_transitions_total counter\n"
+        "segmentd_transitions_total{reason=\"time\"} %lld\n"
+        "# HELP segmentd_scheduler_errors_total Ticks that failed.\n"
+        "# TYPE segmentd_scheduler_errors_total counter\n"
+        "segmentd_scheduler_errors_total %lld\n"
+        "# HELP segmentd_scheduler_last_tick_seconds Duration of the last tick.\n"
+        "# TYPE segmentd_scheduler_last_tick_seconds gauge\n"
+        "segmentd_scheduler_last_tick_seconds %.6f\n"
+        "# HELP segmentd_scheduler_lag_seconds Age of the oldest passed next_change_at seen in "
+        "the last tick (0: nothing was due).\n"
+        "# TYPE segmentd_scheduler_lag_seconds gauge\n"
+        "segmentd_scheduler_lag_seconds %.3f\n",
+        atomic_load(&s->ticks_total), atomic_load(&s->moved_total),
+        atomic_load(&s->transitions_total), atomic_load(&s->errors_total),
+        (double)atomic_load(&s->last_tick_us) / 1e6, (double)atomic_load(&s->lag_us) / 1e6);
+}
+
+struct sd_scheduler *sd_scheduler_start(struct sd_app *app)
+{
+    struct sd_scheduler *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->app = app;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    sd_metrics_add_collector(app->metrics, render_metrics, s);
+    if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sd_scheduler_wake(struct sd_scheduler *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->woken = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sd_scheduler_stop(struct sd_scheduler *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
