@@ -19,8 +19,6 @@ const char *input_string(json_t *obj, const char *key, bool required, size_t max
 /* Adds an error "body must be a JSON object" unless `doc` is an object. */
 bool input_require_object(json_t *doc, struct sd_errors *errs);
 
-
-
 #include <stdint.h>
 
 /* Profile fields, normalised into caller buffers; false (and an error at base/key) if invalid.

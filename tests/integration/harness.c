@@ -358,3 +358,42 @@ const char *make_key(const char *workspace, const char *scopes_json)
     resp_free(r);
     return key;
 }
+
+/* ---- small shared helpers ---- */
+
+void iso(time_t t, char out[32])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void money(long long cents, char out[32])
+{
+    snprintf(out, 32, "%lld.%02lld", cents / 100, cents % 100);
+}
+
+void pct(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < outlen; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            out[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(out + n, outlen - n, "%%%02X", *p);
+    }
+    out[n] = '\0';
+}
+
+void assert_problem(struct resp *r, long status)
+{
+    ck_assert_msg(r->status == status, "status %ld, want %ld: %s", r->status, status, r->body);
+    const char *ct = resp_header(r, "Content-Type");
+    ck_assert_ptr_nonnull(ct);
+    ck_assert_str_eq(ct, "application/problem+json");
+    ck_assert_ptr_nonnull(r->json);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
+    ck_assert(json_is_string(json_object_get(r->json, "title")));
+    ck_assert(json_is_string(json_object_get(r->json, "type")));
+}

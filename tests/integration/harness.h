@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define ADMIN_KEY "test-bootstrap-admin-key-0123456789"
 
@@ -71,5 +72,15 @@ struct resp *with_key(const char *key, const char *method, const char *path, con
 /* Creates a key with the given scopes (JSON array text, e.g. "[\"read\"]") in `workspace`
  * (NULL: default) and returns it (static buffer overwritten by the next call). */
 const char *make_key(const char *workspace, const char *scopes_json);
+
+/* Small helpers shared by the test programs. */
+/* Unix seconds → "2026-11-20T10:00:00Z" (out: 32 bytes). */
+void iso(time_t t, char out[32]);
+/* cents → "129.90" (out: 32 bytes). */
+void money(long long cents, char out[32]);
+/* Percent-encodes everything but RFC 3986's unreserved characters. */
+void pct(const char *in, char *out, size_t outlen);
+/* Asserts an RFC 9457 problem answer with this status. */
+void assert_problem(struct resp *r, long status);
 
 #endif

@@ -28,19 +28,6 @@ static void test_setup(void)
     harness_reset();
 }
 
-/* Asserts a problem+json answer with the given status. */
-static void assert_problem(struct resp *r, long status)
-{
-    ck_assert_msg(r->status == status, "status %ld, want %ld: %s", r->status, status, r->body);
-    const char *ct = resp_header(r, "Content-Type");
-    ck_assert_ptr_nonnull(ct);
-    ck_assert_str_eq(ct, "application/problem+json");
-    ck_assert_ptr_nonnull(r->json);
-    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
-    ck_assert(json_is_string(json_object_get(r->json, "title")));
-    ck_assert(json_is_string(json_object_get(r->json, "type")));
-}
-
 static long count_keys(void)
 {
     return harness_sql_long("SELECT count(*) FROM api_keys");

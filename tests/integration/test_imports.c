@@ -71,35 +71,8 @@ static void text_free(struct text *t)
 {
     free(t->data);
     *t = (struct text){0};
-}
-
-static void iso(time_t t, char out[32])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void money(long long cents, char out[32])
-{
-    snprintf(out, 32, "%lld.%02lld", cents / 100, cents % 100);
-}
-
-/* Percent-encodes everything but the unreserved characters. */
-static void pct(const char *in, char *out, size_t outlen)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < outlen; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            out[n++] = (char)*p;
-        else
-            n += (size_t)snprintf(out + n, outlen - n, "%%%02X", *p);
-    }
-    out[n] = '\0';
-}
-
-/* A string member, or "(none)" (never NULL, for strcmp). */
+} /* Percent-encodes everything but the unreserved characters. */ /* A string member, or "(none)"
+                                                                     (never NULL, for strcmp). */
 static const char *jstr(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
@@ -122,17 +95,6 @@ static long count_of(const char *table)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
     return harness_sql_long(sql);
 }
-
-static void assert_problem(struct resp *r, long status)
-{
-    ck_assert_msg(r->status == status, "status %ld, want %ld: %s", r->status, status, r->body);
-    const char *ct = resp_header(r, "Content-Type");
-    ck_assert_ptr_nonnull(ct);
-    ck_assert_str_eq(ct, "application/problem+json");
-    ck_assert_ptr_nonnull(r->json);
-    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
-}
-
 /* POSTs an import body. `key` NULL: no Authorization; `ctype` NULL: no Content-Type of ours;
  * `ws` NULL: no workspace header; `query` without the '?'. */
 static struct resp *post_import_as(const char *key, const char *ws, const char *ctype,

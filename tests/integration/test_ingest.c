@@ -31,27 +31,6 @@ static void test_setup(void)
 {
     harness_reset();
 }
-
-static void iso(time_t t, char out[32])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void pct(const char *in, char *out, size_t outlen)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < outlen; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            out[n++] = (char)*p;
-        else
-            n += (size_t)snprintf(out + n, outlen - n, "%%%02X", *p);
-    }
-    out[n] = '\0';
-}
-
 static void customer_path(const char *id, char *out, size_t outlen)
 {
     char enc[1024];

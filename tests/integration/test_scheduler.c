@@ -34,14 +34,6 @@ static void test_teardown(void)
     if (H.server_pid > 0)
         harness_stop_server(SIGTERM);
 }
-
-static void iso(time_t t, char *out, size_t len)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void put_matrix(const char *recency_bounds)
 {
     char body[512];
@@ -58,7 +50,7 @@ static void put_matrix(const char *recency_bounds)
 static void post_purchase(const char *customer, const char *order, time_t at)
 {
     char when[32], body[256];
-    iso(at, when, sizeof when);
+    iso(at, when);
     snprintf(
         body, sizeof body,
         "{\"order_id\":\"%s\",\"customer_id\":\"%s\",\"amount\":\"10\",\"purchased_at\":\"%s\"}",
@@ -86,7 +78,7 @@ START_TEST(falls_asleep_at_the_exact_boundary)
     post_purchase("c-1", "o-1", last);
     ck_assert(wait_count("SELECT count(*) FROM transitions WHERE reason = 'time'", 1, 30));
     char expect[64], sql[256];
-    iso(last + 30 * 86400, expect, sizeof expect);
+    iso(last + 30 * 86400, expect);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM transitions WHERE reason = 'time' AND from_cell = "
              "'new/active' AND to_cell = 'new/sleeping' AND at = '%s'",
@@ -124,8 +116,8 @@ START_TEST(a_long_sleep_records_every_crossing)
     harness_start_server(fast, true);
     ck_assert(wait_count("SELECT count(*) FROM transitions WHERE reason = 'time'", 2, 30));
     char a1[64], a2[64], sql[512];
-    iso(last + 2, a1, sizeof a1);
-    iso(last + 4, a2, sizeof a2);
+    iso(last + 2, a1);
+    iso(last + 4, a2);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM transitions WHERE reason = 'time' AND ("
              "(from_cell = 'new/active' AND to_cell = 'new/sleeping' AND at = '%s') OR "
@@ -200,7 +192,7 @@ START_TEST(three_processes_move_each_customer_once)
     /* N customers whose purchases all cross into sleeping at the same second */
     time_t at = time(NULL);
     char when[32];
-    iso(at, when, sizeof when);
+    iso(at, when);
     for (int batch = 0; batch < N / 1000; batch++) {
         size_t cap = 1000 * 128 + 16, n = 0;
         char *body = malloc(cap);

@@ -31,35 +31,9 @@ static void suite_teardown(void)
 static void test_setup(void)
 {
     harness_reset();
-}
-
-static void iso(time_t t, char out[32])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void money(long long cents, char out[32])
-{
-    snprintf(out, 32, "%lld.%02lld", cents / 100, cents % 100);
-}
-
-/* Percent-encodes everything but RFC 3986 unreserved characters. */
-static void pct(const char *in, char *out, size_t outlen)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p && n + 4 < outlen; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            out[n++] = (char)*p;
-        else
-            n += (size_t)snprintf(out + n, outlen - n, "%%%02X", *p);
-    }
-    out[n] = '\0';
-}
-
-/* A purchase object (new reference). `kind` may be NULL. */
+} /* Percent-encodes everything but RFC 3986 unreserved characters. */ /* A purchase object (new
+                                                                          reference). `kind` may be
+                                                                          NULL. */
 static json_t *purchase(const char *order, const char *cust, long long cents, time_t at,
                         const char *kind)
 {
@@ -629,7 +603,7 @@ static void dataset_model(struct mcust *out)
     for (int i = 0; i < DS_N; i++) {
         struct mcust *m = &out[i];
         memset(m, 0, sizeof *m);
-        snprintf(m->id, sizeof m->id, "%s", DS[i].id);
+        snprintf(m->id, sizeof m->id, "%.63s", DS[i].id); /* dataset ids are short */
         m->b2b = DS[i].b2b;
         for (int k = 0; k < DS[i].n; k++) {
             const struct dorder *o = &DS[i].o[k];
