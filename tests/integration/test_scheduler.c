@@ -186,9 +186,11 @@ static long moved_by(int port)
 
 START_TEST(three_processes_move_each_customer_once)
 {
-    enum { N = 3000 };
+    enum {
+        N = 10000
+    }; /* SPEC's "10 000 falling asleep at once": enough for every process to get some */
     /* long enough for the posting below to end before anyone is due, even under ASan */
-    put_matrix("[\"30s\", \"1d\"]");
+    put_matrix("[\"45s\", \"1d\"]");
     /* N customers whose purchases all cross into sleeping at the same second */
     time_t at = time(NULL);
     char when[32];
@@ -212,7 +214,7 @@ START_TEST(three_processes_move_each_customer_once)
     pid_t others[2] = {spawn_server(ports[0]), spawn_server(ports[1])};
     ck_assert_int_eq(harness_sql_long("SELECT count(*) FROM customers WHERE cell = 'new/active'"),
                      N);
-    bool all = wait_count("SELECT count(*) FROM transitions WHERE reason = 'time'", N, 90);
+    bool all = wait_count("SELECT count(*) FROM transitions WHERE reason = 'time'", N, 120);
     ck_assert_msg(all, "time transitions: %ld of %d",
                   harness_sql_long("SELECT count(*) FROM transitions WHERE reason = 'time'"), N);
     sleep(2); /* a duplicate would show up now */
