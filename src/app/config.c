@@ -126,7 +126,6 @@ static const struct {
  * other unknown SEGMENTD_ name is an error, so that a typo is not silently ignored. */
 static const char *const env_not_config[] = {
     "SEGMENTD_SKIP_DEPS",
-    "SEGMENTD_DEMO_ON_FIRST_START",
 };
 
 #define ENV_PREFIX "SEGMENTD_"

@@ -4,6 +4,7 @@
  * real shops see: many one-time buyers, a core of regulars, and a large sleeping tail. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "segmentd/demo.h"
@@ -131,17 +132,21 @@ static enum sd_rc customer_rows(struct out *o, struct rng *r, int64_t i, int64_t
 enum sd_rc sd_demo_generate(int64_t customers, uint64_t seed, int64_t now_us,
                             sd_demo_write_fn write, void *ctx, struct sd_demo_stats *stats)
 {
-    static struct out o; /* 64 KiB buffer; the generator runs once per process */
+    struct out *o = calloc(1, sizeof *o); /* a 64 KiB buffer: not on the stack */
     struct rng r = {seed ? seed : 0x5e9e17d};
-    o.write = write;
-    o.ctx = ctx;
-    o.len = 0;
     memset(stats, 0, sizeof *stats);
+    if (o == NULL)
+        return SD_ERR_NOMEM;
+    o->write = write;
+    o->ctx = ctx;
     static const char header[] = "order_id,customer_id,amount,purchased_at,kind,name,phone,email\n";
-    enum sd_rc rc = out_line(&o, header, sizeof header - 1);
+    enum sd_rc rc = out_line(o, header, sizeof header - 1);
     for (int64_t i = 1; rc == SD_OK && i <= customers; i++) {
-        rc = customer_rows(&o, &r, i, now_us, stats);
+        rc = customer_rows(o, &r, i, now_us, stats);
         stats->customers++;
     }
-    return rc == SD_OK ? out_flush(&o) : rc;
+    if (rc == SD_OK)
+        rc = out_flush(o);
+    free(o);
+    return rc;
 }

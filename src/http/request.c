@@ -373,6 +373,7 @@ void http_reply_rc(struct sd_request *req, enum sd_rc rc)
         return;
     case SD_ERR_DB_BUSY:
     case SD_ERR_DB_RETRY:
+    case SD_ERR_STALE: /* matrices kept changing under the request: retrying is the answer */
         http_reply_problem(req, 503, "The service is busy; retry shortly.");
         http_reply_header(req, "Retry-After", "1");
         return;
