@@ -1,4 +1,5 @@
-/* segmentd: wiring only — configuration, logging, database, HTTP server, signals. */
+/* segmentd: wiring only — configuration, logging, database, HTTP server, scheduler, dispatcher,
+ * signals. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "segmentd/config.h"
 #include "segmentd/core_access.h"
 #include "segmentd/demo.h"
+#include "segmentd/dispatcher.h"
 #include "segmentd/embedded.h"
 #include "segmentd/http_server.h"
 #include "segmentd/importer.h"
@@ -22,6 +24,7 @@
 #include "segmentd/metrics.h"
 #include "segmentd/migrate.h"
 #include "segmentd/scheduler.h"
+#include "segmentd/store_enqueue.h"
 #include "segmentd/store_workspaces.h"
 #include "segmentd/util.h"
 
@@ -483,6 +486,7 @@ static int serve(const struct sd_config *cfg, const sigset_t *signals)
     struct sd_app app = {.cfg = cfg, .routes = sd_api_routes, .nroutes = sd_api_routes_count};
     struct migrator mig = {.app = &app};
     struct sd_scheduler *scheduler = NULL;
+    struct sd_dispatcher *dispatcher = NULL;
     bool migrator_started = false;
     int status = 1;
     pthread_mutex_init(&mig.mu, NULL);
@@ -498,8 +502,11 @@ static int serve(const struct sd_config *cfg, const sigset_t *signals)
         goto out;
     app.pool = db.pool;
     if ((app.importer = sd_importer_start(db.pool)) == NULL ||
-        (scheduler = sd_scheduler_start(&app)) == NULL)
+        (scheduler = sd_scheduler_start(&app)) == NULL ||
+        (dispatcher = sd_dispatcher_start(&app)) == NULL)
         goto out;
+    /* Deliveries enqueued by this process wake its dispatcher at once. */
+    sd_store_set_enqueue_hook(sd_dispatcher_wake_hook, dispatcher);
     if (pthread_create(&mig.thread, NULL, migrator_main, &mig) != 0)
         goto out;
     migrator_started = true;
@@ -520,7 +527,9 @@ out:
         if (mig.failed)
             status = 1;
     }
-    sd_scheduler_stop(scheduler); /* finishes its current batch */
+    sd_scheduler_stop(scheduler);          /* finishes its current batch */
+    sd_store_set_enqueue_hook(NULL, NULL); /* nothing enqueues any more */
+    sd_dispatcher_stop(dispatcher);        /* finishes and records the transfers in flight */
     sd_importer_stop(app.importer);
     database_close(&db);
     sd_metrics_free(app.metrics);

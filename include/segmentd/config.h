@@ -51,6 +51,8 @@ struct sd_config {
     int64_t webhooks_retry_schedule_ms[SD_CONFIG_MAX_RETRIES]; /* 5s,5m,30m,2h,5h,10h,10h */
     int webhooks_retry_count;
     int64_t webhooks_disable_after_ms; /* 5d */
+    int64_t webhooks_poll_interval_ms; /* 1s: how often the dispatcher looks for due deliveries */
+    int64_t webhooks_lease_ms;         /* 5m: how long a claimed delivery stays this process's */
     /* [log] */
     enum sd_log_level log_level; /* info */
 };

@@ -54,6 +54,9 @@ enum sd_rc sd_pool_acquire(struct sd_pool *pool, struct sd_db **out) SD_MUST_CHE
 void sd_pool_release(struct sd_pool *pool, struct sd_db *db);
 void sd_pool_get_stats(struct sd_pool *pool, struct sd_pool_stats *out);
 uint64_t sd_pool_error_count(struct sd_pool *pool);
+/* The connection string the pool connects with (borrowed, valid until sd_pool_free), for the
+ * dedicated connections that must not come from the pool (LISTEN). */
+const char *sd_pool_conninfo(const struct sd_pool *pool);
 
 /* Runs a statement with text parameters (NULL = SQL NULL). On success `*res` is a new result the
  * caller PQclear()s (pass NULL to discard it). On failure the SQLSTATE is mapped to an sd_rc and

@@ -51,25 +51,40 @@ void sd_changes_classify(const struct sd_matrix matrices[SD_KIND_COUNT], struct 
 
 /* Builds the statements that write a classified change set (parameters live in the writer until
  * sd_change_writer_free). Steps are appended to `steps` (room for SD_CHANGE_WRITER_STEPS).
- * Counter deltas are written unless sd_change_writer_build_nocounts is used. */
-#define SD_CHANGE_WRITER_STEPS 3
+ * With SD_WRITE_COUNTS the counter deltas are written (imports rebuild the counters themselves);
+ * with SD_WRITE_NOTIFY every transition into the cells of an active `enter` campaign enqueues a
+ * webhook delivery in the same pipeline (store/enqueue.c); SD_WRITE_NOTIFY_OTHERS adds a NOTIFY
+ * for the other processes' dispatchers when something was enqueued (once per batch: NOTIFY is a
+ * database-wide lock at commit, TRAPS.md). */
+#define SD_CHANGE_WRITER_STEPS 5
+enum {
+    SD_WRITE_COUNTS = 1,
+    SD_WRITE_NOTIFY = 2,
+    SD_WRITE_NOTIFY_OTHERS = 4,
+};
 struct sd_change_writer {
     struct sd_buf bufs[24];
     const char *update_params[10];
     const char *transition_params[7];
-    bool with_counts; /* false: the caller rebuilds the counters itself (imports) */
+    int flags;
     const char *count_params[8];
     char ws[24];
     char stripe[8];
+    PGresult *enqueued; /* result of the enqueue statement (its row count) */
 };
+enum sd_rc sd_change_writer_build_flags(struct sd_change_writer *w, long long ws,
+                                        const struct sd_change *changes, size_t n,
+                                        const char *reason, int64_t at, int flags,
+                                        struct sd_pipe_step *steps, int *nsteps) SD_MUST_CHECK;
+/* Counts, and notifies for the reasons campaigns react to: purchase, cancellation and time
+ * (SPEC §2: never imports, profile changes or silent matrix changes). */
 enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
                                   const struct sd_change *changes, size_t n, const char *reason,
                                   int64_t at, struct sd_pipe_step *steps,
                                   int *nsteps) SD_MUST_CHECK;
-enum sd_rc sd_change_writer_build_nocounts(struct sd_change_writer *w, long long ws,
-                                           const struct sd_change *changes, size_t n,
-                                           const char *reason, int64_t at,
-                                           struct sd_pipe_step *steps, int *nsteps) SD_MUST_CHECK;
+/* Deliveries the pipeline enqueued (valid after it ran). */
+long long sd_change_writer_enqueued(const struct sd_change_writer *w);
+/* Frees the parameters; wakes this process's dispatcher if deliveries were enqueued. */
 void sd_change_writer_free(struct sd_change_writer *w);
 
 /* Reads customers by external id (sorted, distinct) and locks them (FOR UPDATE), for the
@@ -80,10 +95,11 @@ void sd_customer_state_read(const PGresult *res, int row, struct sd_customer_sta
 
 /* Re-places every customer of a kind with matrix `m` in batches of `batch` rows (each its own
  * short transaction, so ingestion never waits long), writing only the customers who move, with
- * transitions of `reason`. `*moved` counts customers whose cell or monetary band changed. */
+ * transitions of `reason`. `*moved` counts customers whose cell or monetary band changed.
+ * `notify`: campaigns react to the moves (a matrix PUT with ?notify=true). */
 enum sd_rc sd_store_resegment(struct sd_db *db, long long ws, enum sd_kind kind,
-                              const struct sd_matrix *m, const char *reason, size_t batch,
-                              long long *moved) SD_MUST_CHECK;
+                              const struct sd_matrix *m, const char *reason, bool notify,
+                              size_t batch, long long *moved) SD_MUST_CHECK;
 
 /* A customer with profile, as GET /v1/customers/{id} shows it. */
 struct sd_customer {

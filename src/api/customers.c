@@ -7,10 +7,12 @@
 #include "handlers.h"
 #include "input.h"
 #include "segmentd/matrix_cache.h"
+#include "segmentd/store_campaigns.h"
 #include "segmentd/store_customers.h"
 #include "segmentd/util.h"
 
 #define RECENT_TRANSITIONS 20
+#define RECENT_DELIVERIES 10
 
 static json_t *time_or_null(int64_t us)
 {
@@ -67,13 +69,15 @@ void api_customers_get(struct sd_request *req)
     long long ws = http_req_caller(req)->workspace_id;
     struct sd_customer *c = malloc(sizeof *c);
     struct sd_matrix_set *ms = malloc(sizeof *ms);
-    PGresult *tr = NULL;
+    PGresult *tr = NULL, *dl = NULL;
     enum sd_rc rc =
         c && ms ? sd_store_customer_get(db, ws, http_req_param(req, 0), c) : SD_ERR_NOMEM;
     if (rc == SD_OK)
         rc = matrix_cache_get(db, ws, true, false, ms);
     if (rc == SD_OK)
         rc = sd_store_customer_transitions(db, ws, c->state.id, RECENT_TRANSITIONS, &tr);
+    if (rc == SD_OK)
+        rc = sd_store_customer_deliveries(db, ws, c->state.id, RECENT_DELIVERIES, &dl);
     if (rc == SD_ERR_NOT_FOUND) {
         http_reply_problem(req, 404, "No customer with this customer_id.");
     } else if (rc != SD_OK) {
@@ -81,9 +85,14 @@ void api_customers_get(struct sd_request *req)
     } else {
         json_t *doc = render_customer(c, &ms->m[c->state.kind]);
         json_object_set_new(doc, "transitions", render_transitions(tr));
+        json_t *deliveries = json_array();
+        for (int r = 0; r < PQntuples(dl); r++)
+            json_array_append_new(deliveries, api_render_delivery(dl, r, true));
+        json_object_set_new(doc, "recent_deliveries", deliveries);
         http_reply_json(req, 200, doc);
     }
     PQclear(tr);
+    PQclear(dl);
     free(c);
     free(ms);
 }

@@ -67,6 +67,14 @@ void api_matrices_put(struct sd_request *req)
     enum sd_kind kind;
     if (!path_kind(req, &kind))
         return;
+    /* A matrix change is silent unless asked: campaigns would otherwise fire for everyone a new
+     * bound moves (SPEC §2). */
+    const char *q_notify = http_req_query(req, "notify");
+    bool notify = q_notify != NULL && strcmp(q_notify, "true") == 0;
+    if (q_notify != NULL && !notify && strcmp(q_notify, "false") != 0) {
+        http_reply_problem(req, 400, "Query parameter notify must be true or false.");
+        return;
+    }
     struct sd_matrix *m = malloc(sizeof *m);
     struct sd_errors *errs = malloc(sizeof *errs);
     char *definition = NULL;
@@ -102,7 +110,8 @@ void api_matrices_put(struct sd_request *req)
     matrix_cache_forget(p.ws);
     long long moved = 0;
     if (rc == SD_OK)
-        rc = sd_store_resegment(db, p.ws, kind, m, "matrix_change", RESEGMENT_BATCH, &moved);
+        rc =
+            sd_store_resegment(db, p.ws, kind, m, "matrix_change", notify, RESEGMENT_BATCH, &moved);
     if (rc != SD_OK) {
         http_reply_rc(req, rc);
         goto out;

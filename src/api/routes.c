@@ -37,6 +37,19 @@ const struct sd_route sd_api_routes[] = {
     {"PATCH", "/v1/customers/{customer_id}", INGEST, JSON, api_customers_patch, NULL},
     {"DELETE", "/v1/customers/{customer_id}", ADMIN, 0, api_customers_delete, NULL},
 
+    /* campaigns, their delivery log and the contact policy */
+    {"GET", "/v1/campaign-templates", READ, 0, api_campaign_templates_list, NULL},
+    {"POST", "/v1/campaigns", ADMIN, JSON, api_campaigns_create, NULL},
+    {"GET", "/v1/campaigns", READ, 0, api_campaigns_list, NULL},
+    {"GET", "/v1/campaigns/{id}", READ, 0, api_campaigns_get, NULL},
+    {"PATCH", "/v1/campaigns/{id}", ADMIN, JSON, api_campaigns_update, NULL},
+    {"DELETE", "/v1/campaigns/{id}", ADMIN, 0, api_campaigns_delete, NULL},
+    {"POST", "/v1/campaigns/{id}/rotate-secret", ADMIN, 0, api_campaigns_rotate_secret, NULL},
+    {"GET", "/v1/campaigns/{id}/deliveries", READ, 0, api_deliveries_list, NULL},
+    {"POST", "/v1/deliveries/{id}/retry", ADMIN, 0, api_deliveries_retry, NULL},
+    {"GET", "/v1/contact-policy", READ, 0, api_contact_policy_get, NULL},
+    {"PUT", "/v1/contact-policy", ADMIN, JSON, api_contact_policy_put, NULL},
+
     /* keys of the caller's workspace */
     {"POST", "/v1/keys", ADMIN, JSON, api_keys_create, NULL},
     {"GET", "/v1/keys", ADMIN, 0, api_keys_list, NULL},

@@ -107,6 +107,8 @@ static const struct cfg_key cfg_keys[] = {
     {"webhooks", "retry_schedule", CFG_DURATION_LIST, 0, OFF(webhooks_retry_schedule_ms),
      OFF(webhooks_retry_count), "5s,5m,30m,2h,5h,10h,10h", 1, 30 * MS_DAY},
     K_DUR("webhooks", "disable_after", webhooks_disable_after_ms, "5d", 1, 365 * MS_DAY),
+    K_DUR("webhooks", "poll_interval", webhooks_poll_interval_ms, "1s", 1, MS_HOUR),
+    K_DUR("webhooks", "lease", webhooks_lease_ms, "5m", MS_SECOND, MS_DAY),
 
     {"log", "level", CFG_LOG_LEVEL, 0, OFF(log_level), 0, "info", 0, 0},
 };

@@ -10,6 +10,7 @@
 #include "segmentd/metrics.h"
 #include "segmentd/scheduler.h"
 #include "segmentd/store_due.h"
+#include "segmentd/store_occasions.h"
 #include "segmentd/util.h"
 
 #define CLAIM_LIMIT 1000 /* per cell and round: bounded transactions */
@@ -25,6 +26,8 @@ struct sd_scheduler {
     atomic_llong transitions_total;
     atomic_llong ticks_total;
     atomic_llong errors_total;
+    atomic_llong occasions_total; /* deliveries enqueued by schedule and date campaigns */
+    atomic_llong snapshots_total;
     atomic_llong last_tick_us;
     atomic_llong lag_us;
 };
@@ -50,6 +53,14 @@ static enum sd_rc tick_workspace(struct sd_scheduler *s, struct sd_db *db, long 
         if (moved == 0)
             break;
     }
+    long long enqueued = 0, taken = 0;
+    if (rc == SD_OK)
+        rc = sd_store_occasions_run(db, ws, sd_now_us(), &enqueued);
+    atomic_fetch_add(&s->occasions_total, enqueued);
+    /* a no-op (one index probe) once the day is recorded */
+    if (rc == SD_OK)
+        rc = sd_store_snapshot_take(db, ws, sd_now_us(), &taken);
+    atomic_fetch_add(&s->snapshots_total, taken);
     return rc;
 }
 
@@ -130,6 +141,13 @@ static enum sd_rc render_metrics(struct sd_buf *out, void *ctx)
         "# HELP segmentd_scheduler_errors_total Ticks that failed.\n"
         "# TYPE segmentd_scheduler_errors_total counter\n"
         "segmentd_scheduler_errors_total %lld\n"
+        "# HELP segmentd_scheduler_occasions_total Deliveries enqueued by schedule and date "
+        "campaigns.\n"
+        "# TYPE segmentd_scheduler_occasions_total counter\n"
+        "segmentd_scheduler_occasions_total %lld\n"
+        "# HELP segmentd_scheduler_snapshot_rows_total Daily segment-size rows recorded.\n"
+        "# TYPE segmentd_scheduler_snapshot_rows_total counter\n"
+        "segmentd_scheduler_snapshot_rows_total %lld\n"
         "# HELP segmentd_scheduler_last_tick_seconds Duration of the last tick.\n"
         "# TYPE segmentd_scheduler_last_tick_seconds gauge\n"
         "segmentd_scheduler_last_tick_seconds %.6f\n"
@@ -139,6 +157,7 @@ static enum sd_rc render_metrics(struct sd_buf *out, void *ctx)
         "segmentd_scheduler_lag_seconds %.3f\n",
         atomic_load(&s->ticks_total), atomic_load(&s->moved_total),
         atomic_load(&s->transitions_total), atomic_load(&s->errors_total),
+        atomic_load(&s->occasions_total), atomic_load(&s->snapshots_total),
         (double)atomic_load(&s->last_tick_us) / 1e6, (double)atomic_load(&s->lag_us) / 1e6);
 }
 

@@ -5,6 +5,7 @@
 #include "pgarray.h"
 #include "store_util.h"
 #include "segmentd/store_customers.h"
+#include "segmentd/store_enqueue.h"
 
 #define ARRAY_MAX (64 * 1024 * 1024)
 
@@ -253,17 +254,17 @@ static void set_params(struct sd_change_writer *w, const char *reason)
         w->count_params[2 + i] = w->bufs[B_C_KIND + i].data;
 }
 
-static enum sd_rc writer_build(struct sd_change_writer *w, long long ws,
-                               const struct sd_change *changes, size_t n, const char *reason,
-                               int64_t at, bool with_counts, struct sd_pipe_step *steps,
-                               int *nsteps)
+enum sd_rc sd_change_writer_build_flags(struct sd_change_writer *w, long long ws,
+                                        const struct sd_change *changes, size_t n,
+                                        const char *reason, int64_t at, int flags,
+                                        struct sd_pipe_step *steps, int *nsteps)
 {
     enum sd_rc rc = SD_OK;
     struct delta *d = calloc(2 * n + 1, sizeof *d);
     if (d == NULL)
         return SD_ERR_NOMEM;
     memset(w, 0, sizeof *w);
-    w->with_counts = with_counts;
+    w->flags = flags;
     for (int i = 0; i < B_COUNT; i++)
         pga_begin(&w->bufs[i], ARRAY_MAX);
     snprintf(w->ws, sizeof w->ws, "%lld", ws);
@@ -295,28 +296,44 @@ static enum sd_rc writer_build(struct sd_change_writer *w, long long ws,
         steps[(*nsteps)++] = (struct sd_pipe_step){&update_stmt, w->update_params, NULL};
     if (nmoves > 0)
         steps[(*nsteps)++] = (struct sd_pipe_step){&transitions_stmt, w->transition_params, NULL};
-    if (nupdates > 0 && w->with_counts)
+    if (nupdates > 0 && (flags & SD_WRITE_COUNTS))
         steps[(*nsteps)++] = (struct sd_pipe_step){&counts_stmt, w->count_params, NULL};
+    if (nmoves > 0 && (flags & SD_WRITE_NOTIFY)) {
+        steps[(*nsteps)++] =
+            (struct sd_pipe_step){&store_enqueue_entries_stmt, w->transition_params, &w->enqueued};
+        if (flags & SD_WRITE_NOTIFY_OTHERS)
+            steps[(*nsteps)++] =
+                (struct sd_pipe_step){&store_enqueue_notify_stmt, w->transition_params, NULL};
+    }
     return SD_OK;
+}
+
+/* The moves campaigns react to (SPEC §2). */
+static bool reason_notifies(const char *reason)
+{
+    return strcmp(reason, "purchase") == 0 || strcmp(reason, "cancellation") == 0 ||
+           strcmp(reason, "time") == 0;
 }
 
 enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
                                   const struct sd_change *changes, size_t n, const char *reason,
                                   int64_t at, struct sd_pipe_step *steps, int *nsteps)
 {
-    return writer_build(w, ws, changes, n, reason, at, true, steps, nsteps);
+    int flags = SD_WRITE_COUNTS | (reason_notifies(reason) ? SD_WRITE_NOTIFY : 0);
+    return sd_change_writer_build_flags(w, ws, changes, n, reason, at, flags, steps, nsteps);
 }
 
-enum sd_rc sd_change_writer_build_nocounts(struct sd_change_writer *w, long long ws,
-                                           const struct sd_change *changes, size_t n,
-                                           const char *reason, int64_t at,
-                                           struct sd_pipe_step *steps, int *nsteps)
+long long sd_change_writer_enqueued(const struct sd_change_writer *w)
 {
-    return writer_build(w, ws, changes, n, reason, at, false, steps, nsteps);
+    return w->enqueued ? strtoll(PQcmdTuples(w->enqueued), NULL, 10) : 0;
 }
 
 void sd_change_writer_free(struct sd_change_writer *w)
 {
+    if (sd_change_writer_enqueued(w) > 0)
+        sd_store_enqueued();
+    PQclear(w->enqueued);
+    w->enqueued = NULL;
     for (int i = 0; i < B_COUNT; i++)
         sd_buf_free(&w->bufs[i]);
 }

@@ -35,6 +35,15 @@ static const struct sd_stmt patch_stmt = {
     "contact_opt_out = coalesce($11::bool, contact_opt_out), updated_at = now() "
     "WHERE workspace_id = $1::bigint AND external_id = $2",
     11};
+/* The customer's deliveries and their attempts go first (they reference the customer). */
+static const struct sd_stmt delete_attempts_stmt = {
+    "customer_delete_delivery_attempts",
+    "DELETE FROM delivery_attempts WHERE workspace_id = $1::bigint AND delivery_id IN "
+    "(SELECT id FROM deliveries WHERE workspace_id = $1::bigint AND customer_id = $2::bigint)",
+    2};
+static const struct sd_stmt delete_deliveries_stmt = {
+    "customer_delete_deliveries",
+    "DELETE FROM deliveries WHERE workspace_id = $1::bigint AND customer_id = $2::bigint", 2};
 static const struct sd_stmt delete_transitions_stmt = {
     "customer_delete_transitions",
     "DELETE FROM transitions WHERE workspace_id = $1::bigint AND customer_id = $2::bigint", 2};
@@ -281,11 +290,13 @@ static enum sd_rc delete_tx(struct sd_db *db, void *arg)
     const char *by_id[] = {w, id};
     const char *uncount[] = {w,      sd_kind_name(st.kind), st.cell, st.monetary, stripe, orders,
                              revenue};
-    struct sd_pipe_step steps[4] = {{&delete_transitions_stmt, by_id, NULL},
+    struct sd_pipe_step steps[6] = {{&delete_attempts_stmt, by_id, NULL},
+                                    {&delete_deliveries_stmt, by_id, NULL},
+                                    {&delete_transitions_stmt, by_id, NULL},
                                     {&delete_orders_stmt, by_id, NULL},
                                     {&delete_stmt, by_id, NULL},
                                     {&uncount_stmt, uncount, NULL}};
-    return sd_db_pipeline(db, steps, st.cell[0] ? 4 : 3);
+    return sd_db_pipeline(db, steps, st.cell[0] ? 6 : 5);
 }
 
 enum sd_rc sd_store_customer_delete(struct sd_db *db, long long ws, const char *external_id)

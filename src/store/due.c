@@ -93,7 +93,10 @@ static enum sd_rc move_claimed(struct sd_db *db, long long ws, const struct sd_m
 {
     struct sd_change *round = calloc(n + 1, sizeof *round);
     struct sd_change_writer *wr = calloc(SD_MAX_BANDS, sizeof *wr);
-    struct sd_pipe_step steps[SD_MAX_BANDS * SD_CHANGE_WRITER_STEPS + 1];
+    struct sd_pipe_step steps[SD_MAX_BANDS * SD_CHANGE_WRITER_STEPS + 2];
+    char w[24];
+    snprintf(w, sizeof w, "%lld", ws);
+    const char *p_ws[] = {w};
     int nsteps = 0, nwriters = 0;
     enum sd_rc rc = round && wr ? SD_OK : SD_ERR_NOMEM;
     while (rc == SD_OK && nwriters < SD_MAX_BANDS) {
@@ -109,6 +112,8 @@ static enum sd_rc move_claimed(struct sd_db *db, long long ws, const struct sd_m
         /* the writer copied what it needs into its own buffers */
     }
     if (rc == SD_OK) {
+        /* one hint per batch for the other processes' dispatchers (TRAPS.md: NOTIFY locks) */
+        steps[nsteps++] = (struct sd_pipe_step){&store_enqueue_notify_stmt, p_ws, NULL};
         steps[nsteps++] = (struct sd_pipe_step){&store_commit_stmt, NULL, NULL};
         rc = sd_db_pipeline(db, steps, nsteps);
     }

@@ -501,8 +501,8 @@ static enum sd_rc place_customers(struct sd_import_session *s, const struct sd_m
         struct sd_pipe_step steps[SD_CHANGE_WRITER_STEPS];
         int nsteps = 0;
         if (rc == SD_OK && rows > 0) {
-            rc = sd_change_writer_build_nocounts(&wr, s->ws, ch, (size_t)rows, "import", now, steps,
-                                                 &nsteps);
+            rc = sd_change_writer_build_flags(&wr, s->ws, ch, (size_t)rows, "import", now, 0, steps,
+                                              &nsteps);
             if (rc == SD_OK && nsteps > 0)
                 rc = sd_db_pipeline(s->db, steps, nsteps);
             sd_change_writer_free(&wr);

@@ -237,3 +237,8 @@ bool sd_pool_uses_prepared(const struct sd_pool *pool)
 {
     return pool->prepared;
 }
+
+const char *sd_pool_conninfo(const struct sd_pool *pool)
+{
+    return pool->conninfo;
+}

@@ -43,7 +43,7 @@ static struct sd_change *changed_rows(const PGresult *res, const struct sd_matri
 
 static enum sd_rc write_batch(struct sd_db *db, long long ws, enum sd_kind kind,
                               const struct sd_matrix *m, const struct sd_change *cand, size_t ncand,
-                              const char *reason, long long *moved)
+                              const char *reason, bool notify, long long *moved)
 {
     char w[24];
     snprintf(w, sizeof w, "%lld", ws);
@@ -69,7 +69,8 @@ static enum sd_rc write_batch(struct sd_db *db, long long ws, enum sd_kind kind,
     if (rc == SD_OK) {
         struct sd_pipe_step steps2[SD_CHANGE_WRITER_STEPS + 1];
         int nsteps = 0;
-        rc = sd_change_writer_build(&wr, ws, ch, n, reason, now, steps2, &nsteps);
+        int flags = SD_WRITE_COUNTS | (notify ? SD_WRITE_NOTIFY | SD_WRITE_NOTIFY_OTHERS : 0);
+        rc = sd_change_writer_build_flags(&wr, ws, ch, n, reason, now, flags, steps2, &nsteps);
         steps2[nsteps++] = (struct sd_pipe_step){&store_commit_stmt, NULL, NULL};
         if (rc == SD_OK)
             rc = sd_db_pipeline(db, steps2, nsteps);
@@ -86,8 +87,8 @@ static enum sd_rc write_batch(struct sd_db *db, long long ws, enum sd_kind kind,
 }
 
 enum sd_rc sd_store_resegment(struct sd_db *db, long long ws, enum sd_kind kind,
-                              const struct sd_matrix *m, const char *reason, size_t batch,
-                              long long *moved)
+                              const struct sd_matrix *m, const char *reason, bool notify,
+                              size_t batch, long long *moved)
 {
     char w[24], after[24] = "0", limit[24];
     snprintf(w, sizeof w, "%lld", ws);
@@ -107,7 +108,7 @@ enum sd_rc sd_store_resegment(struct sd_db *db, long long ws, enum sd_kind kind,
         PQclear(res);
         if (cand == NULL)
             return SD_ERR_NOMEM;
-        rc = n > 0 ? write_batch(db, ws, kind, m, cand, n, reason, moved) : SD_OK;
+        rc = n > 0 ? write_batch(db, ws, kind, m, cand, n, reason, notify, moved) : SD_OK;
         free(cand);
         if (rc != SD_OK)
             return rc;

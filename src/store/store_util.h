@@ -25,6 +25,13 @@ extern const struct sd_stmt store_matrix_share_stmt;
 /* Current matrix versions of a workspace: kind, max(version). $1 = workspace id. */
 extern const struct sd_stmt store_matrix_versions_stmt;
 
+/* The outbox's writing side (store/enqueue.c). Entries: $1 ws, $2 customer ids, $3 kinds,
+ * $4 from cells, $5 to cells, $6 at (the transitions' arrays). Notify: $1 ws. Occasion: see
+ * enqueue.c. */
+extern const struct sd_stmt store_enqueue_entries_stmt;
+extern const struct sd_stmt store_enqueue_notify_stmt;
+extern const struct sd_stmt store_enqueue_occasion_stmt;
+
 /* Do the versions read with store_matrix_versions_stmt match the caller's matrices? */
 bool store_versions_match(const PGresult *res, const struct sd_matrix_set *ms);
 

@@ -27,6 +27,14 @@ static const struct sd_stmt lock_stmt = {"ws_lock",
                                          "SELECT id FROM workspaces WHERE name = $1 FOR UPDATE", 1};
 /* Every table holding a workspace's data, children first; each statement keyed by workspace. */
 static const struct sd_stmt delete_data_stmts[] = {
+    {"ws_delete_delivery_attempts", "DELETE FROM delivery_attempts WHERE workspace_id = $1::bigint",
+     1},
+    {"ws_delete_deliveries", "DELETE FROM deliveries WHERE workspace_id = $1::bigint", 1},
+    {"ws_delete_campaigns", "DELETE FROM campaigns WHERE workspace_id = $1::bigint", 1},
+    {"ws_delete_contact_policies", "DELETE FROM contact_policies WHERE workspace_id = $1::bigint",
+     1},
+    {"ws_delete_segment_snapshots", "DELETE FROM segment_snapshots WHERE workspace_id = $1::bigint",
+     1},
     {"ws_delete_transitions", "DELETE FROM transitions WHERE workspace_id = $1::bigint", 1},
     {"ws_delete_orders", "DELETE FROM orders WHERE workspace_id = $1::bigint", 1},
     {"ws_delete_customers", "DELETE FROM customers WHERE workspace_id = $1::bigint", 1},

@@ -59,10 +59,10 @@ void harness_start_db(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void exec_server(const char *const *extra_env)
+static void exec_server(int http_port, const char *log_path, const char *const *extra_env)
 {
     char port[32], db[300], admin_key[128];
-    snprintf(port, sizeof port, "SEGMENTD_HTTP_PORT=%d", H.port);
+    snprintf(port, sizeof port, "SEGMENTD_HTTP_PORT=%d", http_port);
     snprintf(db, sizeof db, "DATABASE_URL=%s", H.database_url);
     snprintf(admin_key, sizeof admin_key, "SEGMENTD_ADMIN_KEY=%s", ADMIN_KEY);
     const char *env[48] = {
@@ -89,7 +89,7 @@ static void exec_server(const char *const *extra_env)
     if (!ttl_given)
         env[n++] = "SEGMENTD_AUTH_KEY_CACHE_TTL=0s";
     env[n] = NULL;
-    int fd = open(H.log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
@@ -106,7 +106,7 @@ void harness_start_server(const char *const *extra_env, bool wait_ready)
     if (H.server_pid < 0)
         die("fork");
     if (H.server_pid == 0)
-        exec_server(extra_env);
+        exec_server(H.port, H.log_path, extra_env);
     const char *probe = wait_ready ? "/readyz" : "/healthz";
     for (int i = 0; i < 600; i++) {
         int status;
@@ -199,8 +199,9 @@ long harness_sql_long(const char *sql)
 void harness_reset(void)
 {
     PGconn *c = harness_db();
-    PGresult *r = PQexec(c, "BEGIN; TRUNCATE transitions, orders, cell_counts, imports, "
-                            "matrices, api_keys; DELETE FROM customers; "
+    PGresult *r = PQexec(c, "BEGIN; TRUNCATE delivery_attempts, deliveries, campaigns, "
+                            "contact_policies, segment_snapshots, transitions, orders, "
+                            "cell_counts, imports, matrices, api_keys; DELETE FROM customers; "
                             "DELETE FROM workspaces WHERE name <> 'default'; COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         die(PQerrorMessage(c));
@@ -396,4 +397,127 @@ void assert_problem(struct resp *r, long status)
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
     ck_assert(json_is_string(json_object_get(r->json, "title")));
     ck_assert(json_is_string(json_object_get(r->json, "type")));
+}
+
+pid_t harness_spawn_server(int port, const char *const *extra_env)
+{
+    char log[300];
+    snprintf(log, sizeof log, "%s/segmentd-%d.log", H.dir, port);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0)
+        exec_server(port, log, extra_env);
+    for (int i = 0; i < 600; i++) {
+        int saved = H.port;
+        H.port = port;
+        struct resp *r = http("GET", "/readyz", NULL, NULL);
+        H.port = saved;
+        long code = r->status;
+        resp_free(r);
+        if (code == 200)
+            return pid;
+        usleep(100 * 1000);
+    }
+    die("a spawned segmentd did not become ready in 60 s");
+    return -1;
+}
+
+double harness_metric(int port, const char *sample)
+{
+    int saved = H.port;
+    H.port = port;
+    struct resp *r = http("GET", "/metrics", NULL, NULL);
+    H.port = saved;
+    char needle[256];
+    snprintf(needle, sizeof needle, "\n%s ", sample); /* a sample line, not its HELP */
+    const char *line = r->body ? strstr(r->body, needle) : NULL;
+    double v = line ? strtod(line + strlen(needle), NULL) : -1;
+    resp_free(r);
+    return v;
+}
+
+/* ---- the webhook receiver (tests/receiver/receiver.js) ---- */
+
+void receiver_start(struct receiver *rc, int port)
+{
+    static int seq;
+    snprintf(rc->log, sizeof rc->log, "%s/receiver-%d.jsonl", H.dir, seq++);
+    int out[2];
+    if (pipe(out) != 0)
+        die("pipe");
+    rc->pid = fork();
+    if (rc->pid < 0)
+        die("fork");
+    if (rc->pid == 0) {
+        char p[32], l[300];
+        snprintf(p, sizeof p, "PORT=%d", port);
+        snprintf(l, sizeof l, "LOG=%s", rc->log);
+        const char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", p, l, NULL};
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        execle("/usr/bin/env", "env", "node", SEGMENTD_SOURCE_DIR "/tests/receiver/receiver.js",
+               (char *)NULL, (char *const *)env);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[64] = "";
+    size_t n = 0;
+    while (n < sizeof line - 1 && read(out[0], &line[n], 1) == 1 && line[n] != '\n')
+        n++;
+    line[n] = '\0';
+    close(out[0]);
+    if (sscanf(line, "listening %d", &rc->port) != 1)
+        die("the webhook receiver did not start (npm ci in tests/receiver?)");
+}
+
+void receiver_stop(struct receiver *rc)
+{
+    if (rc->pid <= 0)
+        return;
+    kill(rc->pid, SIGKILL);
+    waitpid(rc->pid, NULL, 0);
+    rc->pid = 0;
+}
+
+void receiver_secret(struct receiver *rc, const char *path, const char *secret, const char *other)
+{
+    char url[300];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/_secret", rc->port);
+    json_t *list = json_pack("[s]", secret);
+    if (other != NULL)
+        json_array_append_new(list, json_string(other));
+    json_t *doc = json_pack("{s:s, s:o}", "path", path, "secrets", list);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    CURLcode rc_curl = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    free(body);
+    json_decref(doc);
+    if (rc_curl != CURLE_OK)
+        die("receiver: setting a secret failed");
+}
+
+json_t *receiver_lines(const struct receiver *rc, const char *path_prefix)
+{
+    json_t *all = json_array();
+    FILE *f = fopen(rc->log, "r");
+    if (f == NULL)
+        return all;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *doc = json_loads(line, 0, NULL);
+        const char *path = json_string_value(json_object_get(doc, "path"));
+        if (doc != NULL && path != NULL && strncmp(path, path_prefix, strlen(path_prefix)) == 0)
+            json_array_append_new(all, doc);
+        else
+            json_decref(doc);
+    }
+    free(line);
+    fclose(f);
+    return all;
 }

@@ -73,6 +73,31 @@ struct resp *with_key(const char *key, const char *method, const char *path, con
  * (NULL: default) and returns it (static buffer overwritten by the next call). */
 const char *make_key(const char *workspace, const char *scopes_json);
 
+/* Starts another segmentd on `port` against the same database, with the same base environment as
+ * harness_start_server plus `extra_env`, and waits until it is ready. The caller stops it. */
+pid_t harness_spawn_server(int port, const char *const *extra_env);
+/* The value of a sample line of /metrics of the server on `port` (e.g.
+ * "segmentd_scheduler_customers_moved_total"), or -1. */
+double harness_metric(int port, const char *sample);
+
+/* The webhook receiver of the tests (tests/receiver/receiver.js, Node + the reference
+ * `standardwebhooks` library): what it answers depends on the path (see receiver.js), every
+ * request is verified and logged. */
+struct receiver {
+    pid_t pid;
+    int port;
+    char log[256];
+};
+/* Starts it on `port` (0: any free port; the chosen one lands in r->port). */
+void receiver_start(struct receiver *r, int port);
+void receiver_stop(struct receiver *r);
+/* The secret(s) requests to `path` are verified with (`other` may be NULL). */
+void receiver_secret(struct receiver *r, const char *path, const char *secret, const char *other);
+/* Every request received so far whose path starts with `path_prefix`, in arrival order: a new
+ * array of objects {received_at_ms, method, path, status, verified, content_type, webhook-id,
+ * webhook-timestamp, webhook-signature, body}. */
+json_t *receiver_lines(const struct receiver *r, const char *path_prefix);
+
 /* Small helpers shared by the test programs. */
 /* Unix seconds → "2026-11-20T10:00:00Z" (out: 32 bytes). */
 void iso(time_t t, char out[32]);

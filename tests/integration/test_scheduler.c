@@ -145,43 +145,12 @@ END_TEST
 
 /* ---- several processes on one database ---- */
 
-static pid_t spawn_server(int port)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        char p[64], db[300], log[300];
-        snprintf(p, sizeof p, "SEGMENTD_HTTP_PORT=%d", port);
-        snprintf(db, sizeof db, "DATABASE_URL=%s", H.database_url);
-        snprintf(log, sizeof log, "%s/segmentd-%d.log", H.dir, port);
-        const char *env[] = {"PATH=/usr/bin:/bin",
-                             p,
-                             db,
-                             "SEGMENTD_ADMIN_KEY=" ADMIN_KEY,
-                             "SEGMENTD_SCHEDULER_INTERVAL=1s",
-                             "SEGMENTD_LOG_LEVEL=warn",
-                             getenv("ASAN_OPTIONS") ? "ASAN_OPTIONS=detect_leaks=1" : NULL,
-                             NULL};
-        /* neither of our pipes may stay open in a server that outlives a failed test */
-        if (freopen(log, "a", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL)
-            _exit(126);
-        execle(SEGMENTD_BINARY, SEGMENTD_BINARY, "--config",
-               SEGMENTD_SOURCE_DIR "/config/segmentd.ini", (char *)NULL, (char *const *)env);
-        _exit(127);
-    }
-    return pid;
-}
+static const char *const other_env[] = {"SEGMENTD_SCHEDULER_INTERVAL=1s", "SEGMENTD_LOG_LEVEL=warn",
+                                        NULL};
 
 static long moved_by(int port)
 {
-    int saved = H.port;
-    H.port = port;
-    struct resp *r = http("GET", "/metrics", NULL, NULL);
-    H.port = saved;
-    static const char sample[] = "\nsegmentd_scheduler_customers_moved_total "; /* not HELP */
-    const char *line = strstr(r->body, sample);
-    long n = line ? strtol(line + strlen(sample), NULL, 10) : -1;
-    resp_free(r);
-    return n;
+    return (long)harness_metric(port, "segmentd_scheduler_customers_moved_total");
 }
 
 START_TEST(three_processes_move_each_customer_once)
@@ -211,7 +180,8 @@ START_TEST(three_processes_move_each_customer_once)
         free(body);
     }
     int ports[2] = {harness_free_port(), harness_free_port()};
-    pid_t others[2] = {spawn_server(ports[0]), spawn_server(ports[1])};
+    pid_t others[2] = {harness_spawn_server(ports[0], other_env),
+                       harness_spawn_server(ports[1], other_env)};
     ck_assert_int_eq(harness_sql_long("SELECT count(*) FROM customers WHERE cell = 'new/active'"),
                      N);
     bool all = wait_count("SELECT count(*) FROM transitions WHERE reason = 'time'", N, 120);

@@ -101,6 +101,8 @@ START_TEST(test_defaults)
     for (int i = 0; i < 7; i++)
         ck_assert_int_eq(c.webhooks_retry_schedule_ms[i], retries[i]);
     ck_assert_int_eq(c.webhooks_disable_after_ms, 5 * 86400 * INT64_C(1000));
+    ck_assert_int_eq(c.webhooks_poll_interval_ms, 1000);
+    ck_assert_int_eq(c.webhooks_lease_ms, 300000);
     ck_assert_int_eq(c.log_level, SD_LOG_INFO);
     sd_config_free(&c);
 }
@@ -344,6 +346,8 @@ static const struct {
     {"SEGMENTD_SCHEDULER_INTERVAL=-1s", "is not a duration"},
     {"SEGMENTD_HTTP_IDLE_TIMEOUT=500ms", "is not a duration in 1s..1d"},
     {"SEGMENTD_WEBHOOKS_DISABLE_AFTER=99999999999999999999d", "is not a duration"},
+    {"SEGMENTD_WEBHOOKS_POLL_INTERVAL=2h", "is not a duration in 1ms..1h"},
+    {"SEGMENTD_WEBHOOKS_LEASE=500ms", "is not a duration in 1s..1d"},
     {"SEGMENTD_LIMITS_MAX_BODY_BYTES=1T", "\"1T\" is not a size in 1k..1G"},
     {"SEGMENTD_LIMITS_MAX_BODY_BYTES=1023", "is not a size in 1k..1G"},
     {"SEGMENTD_LIMITS_MAX_BODY_BYTES=2G", "is not a size"},
