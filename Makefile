@@ -3,12 +3,16 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build run test deps bench clean format
+.PHONY: all build run test deps receiver-deps bench clean format
 
 all: build
 
 deps:
 	@sh scripts/deps.sh
+
+receiver-deps: deps
+	@[ -d tests/receiver/node_modules/standardwebhooks ] || \
+	  (cd tests/receiver && npm ci --no-audit --no-fund --loglevel=error)
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEGMENTD_WERROR=$(if $(CI),ON,OFF) >/dev/null
@@ -20,8 +24,10 @@ run: build
 	@./$(BUILD)/segmentd --config config/segmentd.ini demo --if-missing
 	@./$(BUILD)/segmentd --config config/segmentd.ini
 
-# The test suite: warnings are errors, AddressSanitizer + UndefinedBehaviorSanitizer on.
-test: deps
+# The test suite: warnings are errors, AddressSanitizer + UndefinedBehaviorSanitizer on. The
+# webhook tests' receiver verifies with the reference `standardwebhooks` npm package (pinned in
+# tests/receiver/package-lock.json).
+test: deps receiver-deps
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSEGMENTD_WERROR=ON -DSEGMENTD_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 	@cd $(TEST_BUILD) && ctest --output-on-failure -j 2

@@ -14,6 +14,11 @@ for p in $PACKAGES; do
         missing="$missing $p"
     fi
 done
+# Node.js and npm run the webhook receiver of the tests; a machine that has them (any origin)
+# keeps its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 
 echo "segmentd: installing missing packages:$missing" >&2

@@ -34,26 +34,26 @@
  * `reentry = once` holds back a second entry of a customer the campaign has already sent to (or
  * is sending to): recorded as suppressed with its reason, never silently dropped. `after_exit`
  * and `always` both allow every entry, since an entry always follows an exit. */
+/* clang-format off */
 const struct sd_stmt store_enqueue_entries_stmt = {
     "enqueue_entries",
     "INSERT INTO deliveries (workspace_id, campaign_id, customer_id, msg_id, event_type, "
     "from_cell, to_cell, body, status, reason, due_at) "
-    "SELECT $1::bigint, c.id, u.id, " MSG_ID
-    ", 'customer.cell_entered', u.from_cell, u.to_cell, " EVENT_BODY(
-        "'customer.cell_entered'", "u.at", "u.from_cell", "u.to_cell",
-        "") ", "
-            "CASE WHEN s.sent THEN 'suppressed' ELSE 'pending' END, "
-            "CASE WHEN s.sent THEN 'reentry' END, now() "
-            "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) "
-            "AS u(id, kind, from_cell, to_cell, at) "
-            "JOIN campaigns c ON c.workspace_id = $1::bigint AND c.kind = u.kind "
-            "AND c.trigger_type = 'enter' AND c.active AND u.to_cell = ANY (c.cells) "
-            "AND (u.from_cell IS NULL OR NOT u.from_cell = ANY (c.cells)) "
-            "JOIN customers cu ON cu.workspace_id = $1::bigint AND cu.id = u.id "
-            "CROSS JOIN LATERAL (SELECT c.reentry = 'once' AND EXISTS (SELECT 1 FROM deliveries d "
-            "WHERE d.workspace_id = $1::bigint AND d.campaign_id = c.id AND d.customer_id = u.id "
-            "AND d.status IN ('pending', 'failed', 'delivered', 'dead')) AS sent) s",
+    "SELECT $1::bigint, c.id, u.id, " MSG_ID ", 'customer.cell_entered', u.from_cell, u.to_cell, "
+    EVENT_BODY("'customer.cell_entered'", "u.at", "u.from_cell", "u.to_cell", "") ", "
+    "CASE WHEN s.sent THEN 'suppressed' ELSE 'pending' END, "
+    "CASE WHEN s.sent THEN 'reentry' END, now() "
+    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) "
+    "AS u(id, kind, from_cell, to_cell, at) "
+    "JOIN campaigns c ON c.workspace_id = $1::bigint AND c.kind = u.kind "
+    "AND c.trigger_type = 'enter' AND c.active AND u.to_cell = ANY (c.cells) "
+    "AND (u.from_cell IS NULL OR NOT u.from_cell = ANY (c.cells)) "
+    "JOIN customers cu ON cu.workspace_id = $1::bigint AND cu.id = u.id "
+    "CROSS JOIN LATERAL (SELECT c.reentry = 'once' AND EXISTS (SELECT 1 FROM deliveries d "
+    "WHERE d.workspace_id = $1::bigint AND d.campaign_id = c.id AND d.customer_id = u.id "
+    "AND d.status IN ('pending', 'failed', 'delivered', 'dead')) AS sent) s",
     6};
+/* clang-format on */
 
 /* A hint for the other processes' dispatchers, sent only when this transaction enqueued a
  * delivery (its due_at is the transaction's now()). */
@@ -71,32 +71,24 @@ const struct sd_stmt store_enqueue_notify_stmt = {
  * them after it); `always` — every occasion.
  * $1 ws, $2 campaign id, $3 occasion (text), $4 event type, $5 the birthdays ('MM-DD' text[])
  * to match, or NULL for every customer in the cells. */
+/* clang-format off */
 const struct sd_stmt store_enqueue_occasion_stmt = {
     "enqueue_occasion",
     "INSERT INTO deliveries (workspace_id, campaign_id, customer_id, msg_id, event_type, "
     "from_cell, to_cell, occasion, body, status, due_at) "
-    "SELECT $1::bigint, c.id, cu.id, " MSG_ID ", $4, NULL, cu.cell, $3, " EVENT_BODY(
-        "$4::text", "now()", "NULL::text", "cu.cell",
-        ", 'occasion', $3::text") ", "
-                                  "'pending', now() "
-                                  "FROM campaigns c JOIN customers cu ON cu.workspace_id = "
-                                  "$1::bigint AND cu.kind = c.kind "
-                                  "AND cu.cell = ANY (c.cells) "
-                                  "WHERE c.workspace_id = $1::bigint AND c.id = $2::bigint AND "
-                                  "c.active "
-                                  "AND ($5::text[] IS NULL OR to_char(cu.birthday, 'MM-DD') = ANY "
-                                  "($5::text[])) "
-                                  "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.workspace_id "
-                                  "= $1::bigint "
-                                  "AND d.campaign_id = c.id AND d.customer_id = cu.id AND "
-                                  "d.occasion IS NOT NULL "
-                                  "AND d.status <> 'suppressed' AND (c.reentry = 'once' OR "
-                                  "(c.reentry = 'after_exit' "
-                                  "AND NOT EXISTS (SELECT 1 FROM transitions t WHERE "
-                                  "t.workspace_id = $1::bigint "
-                                  "AND t.customer_id = cu.id AND t.kind = c.kind AND t.at > "
-                                  "d.created_at "
-                                  "AND t.from_cell = ANY (c.cells) AND (t.to_cell IS NULL OR NOT "
-                                  "t.to_cell = ANY (c.cells))))))"
-                                  " ON CONFLICT DO NOTHING",
+    "SELECT $1::bigint, c.id, cu.id, " MSG_ID ", $4, NULL, cu.cell, $3, "
+    EVENT_BODY("$4::text", "now()", "NULL::text", "cu.cell", ", 'occasion', $3::text") ", "
+    "'pending', now() "
+    "FROM campaigns c JOIN customers cu ON cu.workspace_id = $1::bigint AND cu.kind = c.kind "
+    "AND cu.cell = ANY (c.cells) "
+    "WHERE c.workspace_id = $1::bigint AND c.id = $2::bigint AND c.active "
+    "AND ($5::text[] IS NULL OR to_char(cu.birthday, 'MM-DD') = ANY ($5::text[])) "
+    "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.workspace_id = $1::bigint "
+    "AND d.campaign_id = c.id AND d.customer_id = cu.id AND d.occasion IS NOT NULL "
+    "AND d.status <> 'suppressed' AND (c.reentry = 'once' OR (c.reentry = 'after_exit' "
+    "AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.workspace_id = $1::bigint "
+    "AND t.customer_id = cu.id AND t.kind = c.kind AND t.at > d.created_at "
+    "AND t.from_cell = ANY (c.cells) AND (t.to_cell IS NULL OR NOT t.to_cell = ANY (c.cells))))))"
+    " ON CONFLICT DO NOTHING",
     5};
+/* clang-format on */

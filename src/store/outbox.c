@@ -46,48 +46,31 @@ static const struct sd_stmt release_stmt = {
  * core counts again exactly. */
 static const struct sd_stmt load_stmt = {
     "outbox_load",
+    /* clang-format off */
     "SELECT d.id, d.campaign_id, d.customer_id, d.msg_id, d.body, d.attempts, c.webhook_url,"
     " c.secret, CASE WHEN c.previous_until > now() THEN c.previous_secret END,"
     " coalesce(c.trigger_type <> 'enter' OR (cu.kind = c.kind AND cu.cell = ANY (c.cells)),"
     " false),"
     " coalesce(c.max_count, 0), coalesce(c.max_per_ms, 0), cu.contact_opt_out,"
-    " ARRAY(SELECT " MS(
-        "x.delivered_at") " FROM deliveries x"
-                          "  WHERE x.workspace_id = $1::bigint AND x.customer_id = d.customer_id"
-                          "  AND x.campaign_id = d.campaign_id AND x.status = 'delivered' AND "
-                          "c.max_count IS NOT NULL"
-                          "  AND x.delivered_at > now() - c.max_per_ms * interval '1 millisecond'),"
-                          " ARRAY(SELECT " MS(
-                              "x.delivered_at") " FROM deliveries x"
-                                                "  WHERE x.workspace_id = $1::bigint AND "
-                                                "x.customer_id = d.customer_id"
-                                                "  AND x.status = 'delivered' AND p.max_count IS "
-                                                "NOT NULL"
-                                                "  AND x.delivered_at > now() - p.max_per_ms * "
-                                                "interval '1 millisecond'),"
-                                                " coalesce(p.max_count, 0), coalesce(p.max_per_ms, "
-                                                "0), coalesce(p.quiet_from_min, -1),"
-                                                " coalesce(p.quiet_to_min, -1),"
-                                                " coalesce(extract(epoch FROM (now() AT TIME ZONE "
-                                                "p.timezone) - (now() AT TIME ZONE 'UTC'))"
-                                                "::int, 0), " MS("now()") ", " MS(
-                                                    "c.failing_since") " "
-                                                                       "FROM deliveries d "
-                                                                       "JOIN campaigns c ON "
-                                                                       "(c.workspace_id, c.id) = "
-                                                                       "(d.workspace_id, "
-                                                                       "d.campaign_id) "
-                                                                       "JOIN customers cu ON "
-                                                                       "(cu.workspace_id, cu.id) = "
-                                                                       "(d.workspace_id, "
-                                                                       "d.customer_id) "
-                                                                       "LEFT JOIN contact_policies "
-                                                                       "p ON p.workspace_id = "
-                                                                       "d.workspace_id "
-                                                                       "WHERE d.workspace_id = "
-                                                                       "$1::bigint AND d.id = ANY "
-                                                                       "($2::bigint[]) "
-                                                                       "ORDER BY d.due_at, d.id",
+    " ARRAY(SELECT " MS("x.delivered_at") " FROM deliveries x"
+    "  WHERE x.workspace_id = $1::bigint AND x.customer_id = d.customer_id"
+    "  AND x.campaign_id = d.campaign_id AND x.status = 'delivered' AND c.max_count IS NOT NULL"
+    "  AND x.delivered_at > now() - c.max_per_ms * interval '1 millisecond'),"
+    " ARRAY(SELECT " MS("x.delivered_at") " FROM deliveries x"
+    "  WHERE x.workspace_id = $1::bigint AND x.customer_id = d.customer_id"
+    "  AND x.status = 'delivered' AND p.max_count IS NOT NULL"
+    "  AND x.delivered_at > now() - p.max_per_ms * interval '1 millisecond'),"
+    " coalesce(p.max_count, 0), coalesce(p.max_per_ms, 0), coalesce(p.quiet_from_min, -1),"
+    " coalesce(p.quiet_to_min, -1),"
+    " coalesce(extract(epoch FROM (now() AT TIME ZONE p.timezone) - (now() AT TIME ZONE 'UTC'))"
+    "::int, 0), " MS("now()") ", " MS("c.failing_since") " "
+    "FROM deliveries d "
+    "JOIN campaigns c ON (c.workspace_id, c.id) = (d.workspace_id, d.campaign_id) "
+    "JOIN customers cu ON (cu.workspace_id, cu.id) = (d.workspace_id, d.customer_id) "
+    "LEFT JOIN contact_policies p ON p.workspace_id = d.workspace_id "
+    "WHERE d.workspace_id = $1::bigint AND d.id = ANY ($2::bigint[]) "
+    "ORDER BY d.due_at, d.id",
+    /* clang-format on */
     2};
 
 /* Runs after the delivery's update, which locks the row: a delivery erased meanwhile (its

@@ -133,6 +133,13 @@ static const char *str(json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
+static long delivery_count(const char *where)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM deliveries WHERE %s", where);
+    return harness_sql_long(sql);
+}
+
 /* ---- a customer falls asleep, the bot hears of it ---- */
 
 START_TEST(falling_asleep_sends_a_verified_webhook)
@@ -198,8 +205,18 @@ START_TEST(a_purchase_entry_is_sent_and_moves_between_cells_are_not)
     ck_assert(json_is_null(json_object_get(data, "from")));
     ck_assert_str_eq(str(data, "to"), "new/active");
     json_decref(got);
-    /* an import and a silent matrix change never notify */
-    ck_assert_int_eq(harness_sql_long("SELECT count(*) FROM deliveries"), 1);
+    /* an import never notifies, though it places a new customer in the campaign's cell */
+    const char *csv_headers[] = {"Authorization: Bearer " ADMIN_KEY, "Content-Type: text/csv",
+                                 NULL};
+    struct resp *r = http("POST", "/v1/imports", csv_headers,
+                          "order_id,customer_id,amount,purchased_at\no-1,imp-1,5,"
+                          "2026-11-01T10:00:00Z\n");
+    ck_assert_msg(r->status == 202, "import: %ld %s", r->status, r->body);
+    resp_free(r);
+    ck_assert(wait_sql("SELECT count(*) FROM imports WHERE status = 'done'", 1, 20));
+    ck_assert_int_eq(harness_sql_long("SELECT count(*) FROM customers WHERE cell = 'new/active'"),
+                     2);
+    ck_assert_int_eq(delivery_count("true"), 1);
     long promising = campaign("[\"promising/active\", \"regular/active\"]", "/ok/grow", NULL);
     purchase("w-1", "o-2", time(NULL));
     got = wait_received("/ok/grow", 1, 20);
@@ -212,6 +229,45 @@ START_TEST(a_purchase_entry_is_sent_and_moves_between_cells_are_not)
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM deliveries WHERE campaign_id = %ld", promising);
     ck_assert_int_eq(harness_sql_long(sql), 1);
+}
+END_TEST
+
+static long put_recency(const char *bounds, const char *query)
+{
+    char body[512], path[64];
+    snprintf(body, sizeof body,
+             "{\"frequency\":{\"bounds\":[1,3],\"labels\":[\"new\",\"promising\","
+             "\"regular\"]},\"recency\":{\"bounds\":%s,\"labels\":[\"active\",\"sleeping\","
+             "\"asleep\"]},\"monetary\":{\"bounds\":[\"100\",\"1000\"],\"labels\":[\"low\","
+             "\"mid\",\"high\"]}}",
+             bounds);
+    snprintf(path, sizeof path, "/v1/matrices/b2c%s", query);
+    struct resp *r = admin("PUT", path, body);
+    long status = r->status;
+    resp_free(r);
+    return status;
+}
+
+START_TEST(a_matrix_change_notifies_only_when_asked)
+{
+    campaign("[\"new/sleeping\"]", "/ok/matrix", NULL);
+    purchase("y-1", "o-1", time(NULL) - 10 * 86400);
+    /* silent: the customer moves to new/sleeping, nothing is enqueued */
+    ck_assert_int_eq(put_recency("[\"5d\", \"90d\"]", ""), 200);
+    ck_assert_int_eq(harness_sql_long("SELECT count(*) FROM customers WHERE cell = 'new/sleeping'"),
+                     1);
+    ck_assert_int_eq(delivery_count("true"), 0);
+    ck_assert_int_eq(put_recency("[\"30d\", \"90d\"]", "?notify=false"), 200);
+    ck_assert_int_eq(put_recency("[\"5d\", \"90d\"]", "?notify=maybe"), 400);
+    ck_assert_int_eq(delivery_count("true"), 0);
+    /* asked: the same move now reaches the bot */
+    ck_assert_int_eq(put_recency("[\"5d\", \"90d\"]", "?notify=true"), 200);
+    json_t *got = wait_received("/ok/matrix", 1, 20);
+    ck_assert_int_eq(json_array_size(got), 1);
+    json_t *data = json_object_get(json_object_get(json_array_get(got, 0), "body"), "data");
+    ck_assert_str_eq(str(data, "from"), "new/active");
+    ck_assert_str_eq(str(data, "to"), "new/sleeping");
+    json_decref(got);
 }
 END_TEST
 
@@ -359,13 +415,6 @@ START_TEST(after_a_rotation_old_and_new_secrets_both_verify)
 END_TEST
 
 /* ---- the contact policy holds back what it should ---- */
-
-static long delivery_count(const char *where)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM deliveries WHERE %s", where);
-    return harness_sql_long(sql);
-}
 
 START_TEST(quiet_hours_delay_to_their_end)
 {
@@ -701,6 +750,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, falling_asleep_sends_a_verified_webhook);
     tcase_add_test(tc, a_purchase_entry_is_sent_and_moves_between_cells_are_not);
+    tcase_add_test(tc, a_matrix_change_notifies_only_when_asked);
     tcase_add_test(tc, two_failures_then_success_is_three_attempts_with_one_id);
     tcase_add_test(tc, a_dead_endpoint_ends_dead_and_a_manual_retry_delivers);
     tcase_add_test(tc, gone_pauses_the_campaign);
