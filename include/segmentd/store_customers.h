@@ -70,7 +70,8 @@ struct sd_change_writer {
     const char *count_params[8];
     char ws[24];
     char stripe[8];
-    PGresult *enqueued; /* result of the enqueue statement (its row count) */
+    PGresult *enqueued;    /* result of the enqueue statement (its row count) */
+    PGresult *transitions; /* result of the transitions statement (counted for /metrics) */
 };
 enum sd_rc sd_change_writer_build_flags(struct sd_change_writer *w, long long ws,
                                         const struct sd_change *changes, size_t n,
@@ -82,6 +83,9 @@ enum sd_rc sd_change_writer_build(struct sd_change_writer *w, long long ws,
                                   const struct sd_change *changes, size_t n, const char *reason,
                                   int64_t at, struct sd_pipe_step *steps,
                                   int *nsteps) SD_MUST_CHECK;
+/* Appends segmentd_transitions_total{reason} (transitions this process wrote, by reason; a
+ * transaction rolled back after its INSERT still counts) in Prometheus text format. */
+enum sd_rc sd_store_transitions_metrics(struct sd_buf *out) SD_MUST_CHECK;
 /* Deliveries the pipeline enqueued (valid after it ran). */
 long long sd_change_writer_enqueued(const struct sd_change_writer *w);
 /* Frees the parameters; wakes this process's dispatcher if deliveries were enqueued. */

@@ -28,6 +28,7 @@ struct sd_scheduler {
     atomic_llong errors_total;
     atomic_llong occasions_total; /* deliveries enqueued by schedule and date campaigns */
     atomic_llong snapshots_total;
+    atomic_llong due_last_tick; /* customers the last tick moved */
     atomic_llong last_tick_us;
     atomic_llong lag_us;
 };
@@ -78,6 +79,7 @@ static void tick(struct sd_scheduler *s)
     if (rc == SD_OK)
         rc = sd_store_workspace_ids(db, &ids, &n);
     int64_t oldest = 0;
+    long long moved_before = atomic_load(&s->moved_total);
     for (size_t i = 0; rc == SD_OK && i < n; i++) {
         int64_t ws_oldest = 0;
         rc = tick_workspace(s, db, ids[i], ms, &ws_oldest);
@@ -93,6 +95,7 @@ static void tick(struct sd_scheduler *s)
     }
     int64_t now = sd_now_us();
     atomic_store(&s->lag_us, oldest ? now - oldest : 0);
+    atomic_store(&s->due_last_tick, atomic_load(&s->moved_total) - moved_before);
     atomic_store(&s->last_tick_us, now - started);
     atomic_fetch_add(&s->ticks_total, 1);
     free(ids);
@@ -127,7 +130,7 @@ static void *scheduler_main(void *arg)
 static enum sd_rc render_metrics(struct sd_buf *out, void *ctx)
 {
     struct sd_scheduler *s = ctx;
-    return sd_buf_printf(
+    enum sd_rc rc = sd_buf_printf(
         out,
         "# HELP segmentd_scheduler_ticks_total Scheduler ticks.\n"
         "# TYPE segmentd_scheduler_ticks_total counter\n"
@@ -135,9 +138,9 @@ static enum sd_rc render_metrics(struct sd_buf *out, void *ctx)
         "# HELP segmentd_scheduler_customers_moved_total Customers moved by time.\n"
         "# TYPE segmentd_scheduler_customers_moved_total counter\n"
         "segmentd_scheduler_customers_moved_total %lld\n"
-        "# HELP segmentd_transitions_total Transitions recorded by this process, by reason.\n"
-        "# TYPE segmentd_transitions_total counter\n"
-        "segmentd_transitions_total{reason=\"time\"} %lld\n"
+        "# HELP segmentd_scheduler_transitions_total Transitions recorded by the scheduler.\n"
+        "# TYPE segmentd_scheduler_transitions_total counter\n"
+        "segmentd_scheduler_transitions_total %lld\n"
         "# HELP segmentd_scheduler_errors_total Ticks that failed.\n"
         "# TYPE segmentd_scheduler_errors_total counter\n"
         "segmentd_scheduler_errors_total %lld\n"
@@ -154,11 +157,16 @@ static enum sd_rc render_metrics(struct sd_buf *out, void *ctx)
         "# HELP segmentd_scheduler_lag_seconds Age of the oldest passed next_change_at seen in "
         "the last tick (0: nothing was due).\n"
         "# TYPE segmentd_scheduler_lag_seconds gauge\n"
-        "segmentd_scheduler_lag_seconds %.3f\n",
+        "segmentd_scheduler_lag_seconds %.3f\n"
+        "# HELP segmentd_scheduler_due_last_tick Due customers the last tick moved.\n"
+        "# TYPE segmentd_scheduler_due_last_tick gauge\n"
+        "segmentd_scheduler_due_last_tick %lld\n",
         atomic_load(&s->ticks_total), atomic_load(&s->moved_total),
         atomic_load(&s->transitions_total), atomic_load(&s->errors_total),
         atomic_load(&s->occasions_total), atomic_load(&s->snapshots_total),
-        (double)atomic_load(&s->last_tick_us) / 1e6, (double)atomic_load(&s->lag_us) / 1e6);
+        (double)atomic_load(&s->last_tick_us) / 1e6, (double)atomic_load(&s->lag_us) / 1e6,
+        atomic_load(&s->due_last_tick));
+    return rc == SD_OK ? sd_store_transitions_metrics(out) : rc;
 }
 
 struct sd_scheduler *sd_scheduler_start(struct sd_app *app)

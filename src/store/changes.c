@@ -1,4 +1,5 @@
 /* Change sets: classify with the core, then write rows, transitions and counter deltas. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,7 +296,8 @@ enum sd_rc sd_change_writer_build_flags(struct sd_change_writer *w, long long ws
     if (nupdates > 0)
         steps[(*nsteps)++] = (struct sd_pipe_step){&update_stmt, w->update_params, NULL};
     if (nmoves > 0)
-        steps[(*nsteps)++] = (struct sd_pipe_step){&transitions_stmt, w->transition_params, NULL};
+        steps[(*nsteps)++] =
+            (struct sd_pipe_step){&transitions_stmt, w->transition_params, &w->transitions};
     if (nupdates > 0 && (flags & SD_WRITE_COUNTS))
         steps[(*nsteps)++] = (struct sd_pipe_step){&counts_stmt, w->count_params, NULL};
     if (nmoves > 0 && (flags & SD_WRITE_NOTIFY)) {
@@ -306,6 +308,33 @@ enum sd_rc sd_change_writer_build_flags(struct sd_change_writer *w, long long ws
                 (struct sd_pipe_step){&store_enqueue_notify_stmt, w->transition_params, NULL};
     }
     return SD_OK;
+}
+
+/* ---- transitions by reason, for /metrics (this process, since start) ---- */
+
+static const char *const reasons[] = {"purchase",      "cancellation", "time",
+                                      "matrix_change", "import",       "profile"};
+static atomic_llong transitions_by_reason[SD_ARRAY_LEN(reasons)];
+
+static void count_transitions(const char *reason, PGresult *res)
+{
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+        return;
+    for (size_t i = 0; i < SD_ARRAY_LEN(reasons); i++) {
+        if (strcmp(reason, reasons[i]) == 0)
+            atomic_fetch_add(&transitions_by_reason[i], strtoll(PQcmdTuples(res), NULL, 10));
+    }
+}
+
+enum sd_rc sd_store_transitions_metrics(struct sd_buf *out)
+{
+    enum sd_rc rc = sd_buf_printf(
+        out, "# HELP segmentd_transitions_total Transitions recorded by this process, by reason.\n"
+             "# TYPE segmentd_transitions_total counter\n");
+    for (size_t i = 0; rc == SD_OK && i < SD_ARRAY_LEN(reasons); i++)
+        rc = sd_buf_printf(out, "segmentd_transitions_total{reason=\"%s\"} %lld\n", reasons[i],
+                           atomic_load(&transitions_by_reason[i]));
+    return rc;
 }
 
 /* The moves campaigns react to (SPEC §2). */
@@ -330,6 +359,9 @@ long long sd_change_writer_enqueued(const struct sd_change_writer *w)
 
 void sd_change_writer_free(struct sd_change_writer *w)
 {
+    count_transitions(w->transition_params[6] ? w->transition_params[6] : "", w->transitions);
+    PQclear(w->transitions);
+    w->transitions = NULL;
     if (sd_change_writer_enqueued(w) > 0)
         sd_store_enqueued();
     PQclear(w->enqueued);

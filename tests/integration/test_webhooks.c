@@ -363,6 +363,57 @@ START_TEST(gone_pauses_the_campaign)
 }
 END_TEST
 
+START_TEST(retry_after_timeouts_and_redirects)
+{
+    harness_stop_server(SIGTERM);
+    const char *env[] = {
+        "SEGMENTD_WEBHOOKS_ALLOW_PRIVATE=true",  "SEGMENTD_WEBHOOKS_RETRY_SCHEDULE=1s,1s",
+        "SEGMENTD_WEBHOOKS_TIMEOUT=1s",          "SEGMENTD_WEBHOOKS_DISABLE_AFTER=1500ms",
+        "SEGMENTD_WEBHOOKS_POLL_INTERVAL=200ms", NULL};
+    harness_start_server(env, true);
+    long later = campaign("[\"new/active\"]", "/retry-after/3/a", NULL);
+    long slow = campaign("[\"new/active\"]", "/slow/3000/a", NULL);
+    long moved = campaign("[\"new/active\"]", "/status/302/a", NULL);
+    purchase("t-1", "o-1", time(NULL));
+    /* 503 + Retry-After: 3 → the second attempt waits 3 s, not the schedule's 1 s */
+    json_t *got = wait_received("/retry-after/3/a", 2, 30);
+    ck_assert_int_eq(json_array_size(got), 2);
+    json_int_t gap = json_integer_value(json_object_get(json_array_get(got, 1), "received_at_ms")) -
+                     json_integer_value(json_object_get(json_array_get(got, 0), "received_at_ms"));
+    ck_assert_msg(gap >= 2900, "second attempt after %lld ms", (long long)gap);
+    json_decref(got);
+    /* a timeout and a redirect are failures, retried; endpoints that never succeed for
+     * disable_after (1.5 s here) get their campaign paused, with the reason */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM campaigns WHERE id IN (%ld, %ld) AND NOT active "
+             "AND paused_reason LIKE '%%no successful delivery%%'",
+             slow, moved);
+    ck_assert(wait_sql(sql, 2, 30));
+    snprintf(sql, sizeof sql,
+             "SELECT (count(*) >= 2 AND bool_and(a.status_code IS NULL AND a.error ILIKE "
+             "'%%time%%'))::int"
+             " FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id "
+             "WHERE d.campaign_id = %ld",
+             slow);
+    ck_assert_int_eq(harness_sql_long(sql), 1);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT (count(*) >= 2 AND bool_and(a.status_code = 302))::int FROM delivery_attempts a "
+        "JOIN deliveries d ON d.id = a.delivery_id WHERE d.campaign_id = %ld",
+        moved);
+    ck_assert_int_eq(harness_sql_long(sql), 1);
+    got = receiver_lines(&R, "/ok/");
+    size_t elsewhere = 0; /* a followed redirect would land on the receiver's root */
+    for (size_t i = 0; i < json_array_size(got); i++)
+        elsewhere += strcmp(str(json_array_get(got, i), "method"), "GET") == 0;
+    ck_assert_uint_eq(elsewhere, 0);
+    json_decref(got);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM campaigns WHERE id = %ld AND active", later);
+    ck_assert_int_eq(harness_sql_long(sql), 1); /* it succeeded in the end */
+}
+END_TEST
+
 /* ---- rotation: both secrets sign for a day ---- */
 
 /* Points campaign `id` at the receiver's `path`, which verifies with `secret` only. */
@@ -754,6 +805,7 @@ int main(void)
     tcase_add_test(tc, two_failures_then_success_is_three_attempts_with_one_id);
     tcase_add_test(tc, a_dead_endpoint_ends_dead_and_a_manual_retry_delivers);
     tcase_add_test(tc, gone_pauses_the_campaign);
+    tcase_add_test(tc, retry_after_timeouts_and_redirects);
     tcase_add_test(tc, after_a_rotation_old_and_new_secrets_both_verify);
     tcase_add_test(tc, quiet_hours_delay_to_their_end);
     tcase_add_test(tc, opted_out_customers_get_nothing);
