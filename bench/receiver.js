@@ -1,7 +1,8 @@
 // The benchmark's webhook receiver: answers 200 at once, verifies every request with the reference
 // `standardwebhooks` library (installed for the tests in tests/receiver), and keeps arrival times in
-// memory. GET /stats answers {count, unique, unverified, first_ms, last_ms, arrivals_ms[]}.
-// POST /_secret sets the secret (raw body). Listens on 127.0.0.1:PORT; prints "listening PORT".
+// memory. GET /stats answers {count, unique, unverified, first_ms, last_ms, arrivals_ms[],
+// customers[]} (arrival i was for customers[i]). POST /_secret sets the secret (raw body);
+// POST /_reset forgets what arrived. Listens on 127.0.0.1:PORT; prints "listening PORT".
 'use strict';
 
 const http = require('node:http');
@@ -10,7 +11,8 @@ const { Webhook } = require(path.join(__dirname, '../tests/receiver/node_modules
 
 let verifier = null;
 const seen = new Set();
-const arrivals = [];
+let arrivals = [];
+let customers = [];
 let count = 0;
 let unverified = 0;
 
@@ -24,13 +26,22 @@ const server = http.createServer((req, res) => {
       res.writeHead(204).end();
       return;
     }
+    if (req.url === '/_reset') {
+      seen.clear();
+      arrivals = [];
+      customers = [];
+      count = 0;
+      unverified = 0;
+      res.writeHead(204).end();
+      return;
+    }
     if (req.url === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({
         count, unique: seen.size, unverified,
         first_ms: arrivals.length ? Math.min(...arrivals) : null,
         last_ms: arrivals.length ? Math.max(...arrivals) : null,
-        arrivals_ms: arrivals,
+        arrivals_ms: arrivals, customers,
       }));
       return;
     }
@@ -40,9 +51,11 @@ const server = http.createServer((req, res) => {
     arrivals.push(now);
     try {
       if (!verifier) throw new Error('no secret');
-      verifier.verify(raw, req.headers);
+      const event = verifier.verify(raw, req.headers);
+      customers.push(event.data.customer.customer_id);
     } catch {
       unverified++;
+      customers.push(null);
     }
     res.writeHead(200).end();
   });

@@ -14,6 +14,11 @@ void api_readyz(struct sd_request *req);
 void api_metrics(struct sd_request *req);
 void api_openapi(struct sd_request *req);
 
+/* web.c: the dashboard's files */
+void api_web_index(struct sd_request *req);
+void api_web_js(struct sd_request *req);
+void api_web_css(struct sd_request *req);
+
 /* keys.c */
 void api_keys_create(struct sd_request *req);
 void api_keys_list(struct sd_request *req);
@@ -39,6 +44,15 @@ void api_matrices_suggestion(struct sd_request *req);
 /* segments.c */
 void api_segments_report(struct sd_request *req);
 void api_segments_customers(struct sd_request *req);
+
+/* segments_history.c */
+void api_segments_history(struct sd_request *req);
+void api_segments_flows(struct sd_request *req);
+
+/* kpis.c */
+void api_kpis_get(struct sd_request *req);
+void api_kpi_targets_get(struct sd_request *req);
+void api_kpi_targets_put(struct sd_request *req);
 
 /* customers.c */
 void api_customers_get(struct sd_request *req);

@@ -18,6 +18,11 @@ const struct sd_route sd_api_routes[] = {
     {"GET", "/metrics", PUBLIC, INLINE | ANYTIME, api_metrics, NULL},
     {"GET", "/openapi.yaml", PUBLIC, INLINE | ANYTIME, api_openapi, NULL},
 
+    /* the dashboard's files: no key (the page asks for one), no database */
+    {"GET", "/", PUBLIC, INLINE | ANYTIME, api_web_index, NULL},
+    {"GET", "/app.js", PUBLIC, INLINE | ANYTIME, api_web_js, NULL},
+    {"GET", "/app.css", PUBLIC, INLINE | ANYTIME, api_web_css, NULL},
+
     /* ingest */
     {"POST", "/v1/purchases", INGEST, JSON, api_purchases_create, NULL},
     {"POST", "/v1/cancellations", INGEST, JSON, api_cancellations_create, NULL},
@@ -32,10 +37,17 @@ const struct sd_route sd_api_routes[] = {
 
     /* the CRM's read side */
     {"GET", "/v1/segments", READ, 0, api_segments_report, NULL},
+    {"GET", "/v1/segments/history", READ, 0, api_segments_history, NULL},
+    {"GET", "/v1/segments/flows", READ, 0, api_segments_flows, NULL},
     {"GET", "/v1/segments/{frequency}/{recency}/customers", READ, 0, api_segments_customers, NULL},
     {"GET", "/v1/customers/{customer_id}", READ, 0, api_customers_get, NULL},
     {"PATCH", "/v1/customers/{customer_id}", INGEST, JSON, api_customers_patch, NULL},
     {"DELETE", "/v1/customers/{customer_id}", ADMIN, 0, api_customers_delete, NULL},
+
+    /* KPIs and the shop's goals for them */
+    {"GET", "/v1/kpis", READ, 0, api_kpis_get, NULL},
+    {"GET", "/v1/kpi-targets", READ, 0, api_kpi_targets_get, NULL},
+    {"PUT", "/v1/kpi-targets", ADMIN, JSON, api_kpi_targets_put, NULL},
 
     /* campaigns, their delivery log and the contact policy */
     {"GET", "/v1/campaign-templates", READ, 0, api_campaign_templates_list, NULL},

@@ -13,8 +13,10 @@
 #include "segmentd/store_occasions.h"
 #include "segmentd/util.h"
 
-#define CLAIM_LIMIT 1000 /* per cell and round: bounded transactions */
-#define MAX_ROUNDS 100   /* per workspace and tick: others get their turn */
+#define CLAIM_LIMIT 1000       /* per cell and round: bounded transactions */
+#define MAX_ROUNDS 100         /* per workspace and tick: others get their turn */
+#define MIN_SLEEP_US 200000    /* between two ticks, at least (unless woken) */
+#define BOUNDARY_SLACK_US 1000 /* past a boundary before looking: it is due from then on */
 
 struct sd_scheduler {
     struct sd_app *app;
@@ -29,20 +31,23 @@ struct sd_scheduler {
     atomic_llong occasions_total; /* deliveries enqueued by schedule and date campaigns */
     atomic_llong snapshots_total;
     atomic_llong due_last_tick; /* customers the last tick moved */
+    int64_t next_due_us;        /* the earliest boundary ahead seen by the last tick (0: none) */
     atomic_llong last_tick_us;
     atomic_llong lag_us;
 };
 
 /* Moves one workspace's due customers; returns the oldest passed boundary seen (0 = none). */
 static enum sd_rc tick_workspace(struct sd_scheduler *s, struct sd_db *db, long long ws,
-                                 struct sd_matrix_set *ms, int64_t *oldest)
+                                 struct sd_matrix_set *ms, int64_t *oldest, int64_t *next_due)
 {
     enum sd_rc rc = matrix_cache_get(db, ws, false, false, ms);
     *oldest = 0;
+    *next_due = 0;
     for (int round = 0; rc == SD_OK && round < MAX_ROUNDS; round++) {
         long long moved = 0, transitions = 0;
         int64_t due = 0;
-        rc = sd_store_due_move(db, ws, ms, sd_now_us(), CLAIM_LIMIT, &moved, &transitions, &due);
+        rc = sd_store_due_move(db, ws, ms, sd_now_us(), CLAIM_LIMIT, &moved, &transitions, &due,
+                               next_due);
         if (rc == SD_ERR_STALE) { /* a PUT landed: reload the matrices and go on */
             rc = matrix_cache_get(db, ws, false, true, ms);
             continue;
@@ -78,11 +83,13 @@ static void tick(struct sd_scheduler *s)
     enum sd_rc rc = ms ? sd_pool_acquire(app->pool, &db) : SD_ERR_NOMEM;
     if (rc == SD_OK)
         rc = sd_store_workspace_ids(db, &ids, &n);
-    int64_t oldest = 0;
+    int64_t oldest = 0, next_due = 0;
     long long moved_before = atomic_load(&s->moved_total);
     for (size_t i = 0; rc == SD_OK && i < n; i++) {
-        int64_t ws_oldest = 0;
-        rc = tick_workspace(s, db, ids[i], ms, &ws_oldest);
+        int64_t ws_oldest = 0, ws_next = 0;
+        rc = tick_workspace(s, db, ids[i], ms, &ws_oldest, &ws_next);
+        if (ws_next != 0 && (next_due == 0 || ws_next < next_due))
+            next_due = ws_next;
         if (ws_oldest != 0 && (oldest == 0 || ws_oldest < oldest))
             oldest = ws_oldest;
     }
@@ -95,6 +102,7 @@ static void tick(struct sd_scheduler *s)
     }
     int64_t now = sd_now_us();
     atomic_store(&s->lag_us, oldest ? now - oldest : 0);
+    s->next_due_us = rc == SD_OK ? next_due : 0;
     atomic_store(&s->due_last_tick, atomic_load(&s->moved_total) - moved_before);
     atomic_store(&s->last_tick_us, now - started);
     atomic_fetch_add(&s->ticks_total, 1);
@@ -102,20 +110,30 @@ static void tick(struct sd_scheduler *s)
     free(ms);
 }
 
+/* When the next tick starts: after the interval, or at the next boundary if that comes first
+ * (so a customer falls asleep within moments of the boundary, not up to an interval later), but
+ * never sooner than MIN_SLEEP_US (a boundary held by another process's claim must not make us
+ * spin). */
+static struct timespec next_tick_at(const struct sd_scheduler *s)
+{
+    int64_t now = sd_now_us();
+    int64_t interval = s->app->cfg->scheduler_interval_ms * 1000;
+    int64_t at = now + interval;
+    if (s->next_due_us != 0 && s->next_due_us + BOUNDARY_SLACK_US < at)
+        at = s->next_due_us + BOUNDARY_SLACK_US;
+    int64_t floor = now + (MIN_SLEEP_US < interval ? MIN_SLEEP_US : interval);
+    if (at < floor)
+        at = floor;
+    struct timespec ts = {(time_t)(at / 1000000), (long)(at % 1000000) * 1000};
+    return ts;
+}
+
 static void *scheduler_main(void *arg)
 {
     struct sd_scheduler *s = arg;
-    int64_t interval_ms = s->app->cfg->scheduler_interval_ms;
     for (;;) {
         tick(s);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval_ms / 1000;
-        until.tv_nsec += (interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = next_tick_at(s);
         pthread_mutex_lock(&s->mu);
         while (!s->stop && !s->woken && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0)
             ;

@@ -20,6 +20,20 @@ static const struct sd_stmt claim_stmt = {
     "ORDER BY last_purchase_at LIMIT $5::int FOR UPDATE SKIP LOCKED",
     5};
 
+/* The earliest boundary still ahead among the cells' customers (µs; NULL: none): the scheduler
+ * sleeps no longer than that. One index probe per cell, the first row past the claims' cutoff.
+ * $1 ws, $2 kinds, $3 cells, $4 cutoffs, $5 bounds (µs). */
+static const struct sd_stmt next_due_stmt = {
+    "due_next",
+    "SELECT min(x.due_us) FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::bigint[]) "
+    "AS u(kind, cell, cutoff, bound_us) CROSS JOIN LATERAL (SELECT " US(
+        "c.last_purchase_at") " + u.bound_us AS due_us FROM customers c WHERE c.workspace_id = "
+                              "$1::bigint "
+                              "AND c.kind = u.kind AND c.cell = u.cell AND c.last_purchase_at > "
+                              "u.cutoff "
+                              "ORDER BY c.last_purchase_at LIMIT 1) x",
+    5};
+
 enum sd_rc sd_store_workspace_ids(struct sd_db *db, long long **ids, size_t *n)
 {
     PGresult *res = NULL;
@@ -40,12 +54,13 @@ struct claim {
     int rec;
     char cell[SD_CELL_KEY_MAX + 1];
     char cutoff[40];
+    int64_t bound;
     const char *params[5];
     PGresult *res;
 };
 
 static int plan_claims(const struct sd_matrix_set *ms, int64_t now, struct claim *c)
-{
+{ /* c[n].bound: the recency bound a customer of the cell crosses next */
     int n = 0;
     for (int k = 0; k < SD_KIND_COUNT; k++) {
         const struct sd_matrix *m = &ms->m[k];
@@ -55,6 +70,7 @@ static int plan_claims(const struct sd_matrix_set *ms, int64_t now, struct claim
                 c[n].rec = r;
                 sd_matrix_cell_key(m, f, r, c[n].cell);
                 sd_time_format_us(now - m->recency.bounds[r], c[n].cutoff, sizeof c[n].cutoff);
+                c[n].bound = m->recency.bounds[r];
                 n++;
             }
         }
@@ -124,10 +140,52 @@ static enum sd_rc move_claimed(struct sd_db *db, long long ws, const struct sd_m
     return rc;
 }
 
-static enum sd_rc claim(struct sd_db *db, const char *w, const struct sd_matrix_set *ms,
-                        struct claim *c, int nclaims, PGresult **versions, const char *limit)
+/* The next-due statement's arrays, built from the claims. */
+struct next_due_params {
+    struct sd_buf kinds, cells, cutoffs, bounds;
+    const char *params[5];
+};
+
+static enum sd_rc next_due_build(struct next_due_params *p, const char *w, const struct claim *c,
+                                 int nclaims)
 {
-    struct sd_pipe_step steps[MAX_CLAIMS + 3];
+    struct sd_buf *b[] = {&p->kinds, &p->cells, &p->cutoffs, &p->bounds};
+    for (int i = 0; i < 4; i++)
+        pga_begin(b[i], 64 * 1024);
+    enum sd_rc rc = SD_OK;
+    for (int i = 0; rc == SD_OK && i < nclaims; i++) {
+        rc = pga_text(&p->kinds, sd_kind_name(c[i].kind));
+        if (rc == SD_OK)
+            rc = pga_text(&p->cells, c[i].cell);
+        if (rc == SD_OK)
+            rc = pga_text(&p->cutoffs, c[i].cutoff);
+        if (rc == SD_OK)
+            rc = pga_i64(&p->bounds, c[i].bound);
+    }
+    for (int i = 0; rc == SD_OK && i < 4; i++)
+        rc = pga_end(b[i]) ? SD_OK : SD_ERR_TOO_LARGE;
+    p->params[0] = w;
+    for (int i = 0; i < 4; i++)
+        p->params[1 + i] = b[i]->data;
+    return rc;
+}
+
+static void next_due_free(struct next_due_params *p)
+{
+    sd_buf_free(&p->kinds);
+    sd_buf_free(&p->cells);
+    sd_buf_free(&p->cutoffs);
+    sd_buf_free(&p->bounds);
+}
+
+static enum sd_rc claim(struct sd_db *db, const char *w, const struct sd_matrix_set *ms,
+                        struct claim *c, int nclaims, PGresult **versions, const char *limit,
+                        PGresult **next_due)
+{
+    struct sd_pipe_step steps[MAX_CLAIMS + 4];
+    struct next_due_params nd;
+    memset(&nd, 0, sizeof nd);
+    enum sd_rc rc = next_due_build(&nd, w, c, nclaims);
     const char *p_ws[] = {w};
     int n = 0;
     steps[n++] = (struct sd_pipe_step){&store_begin_stmt, NULL, NULL};
@@ -141,25 +199,32 @@ static enum sd_rc claim(struct sd_db *db, const char *w, const struct sd_matrix_
         c[i].params[4] = limit;
         steps[n++] = (struct sd_pipe_step){&claim_stmt, c[i].params, &c[i].res};
     }
+    steps[n++] = (struct sd_pipe_step){&next_due_stmt, nd.params, next_due};
     (void)ms;
-    return sd_db_pipeline(db, steps, n);
+    if (rc == SD_OK)
+        rc = sd_db_pipeline(db, steps, n);
+    next_due_free(&nd);
+    return rc;
 }
 
 enum sd_rc sd_store_due_move(struct sd_db *db, long long ws, const struct sd_matrix_set *ms,
                              int64_t now_us, int limit, long long *moved, long long *transitions,
-                             int64_t *oldest_due)
+                             int64_t *oldest_due, int64_t *next_due)
 {
     char w[24], lim[16];
     snprintf(w, sizeof w, "%lld", ws);
     snprintf(lim, sizeof lim, "%d", limit);
     struct claim *c = calloc(MAX_CLAIMS, sizeof *c);
     struct sd_customer_state *states = NULL;
-    PGresult *versions = NULL;
+    PGresult *versions = NULL, *next = NULL;
     *moved = 0;
+    *next_due = 0;
     if (c == NULL)
         return SD_ERR_NOMEM;
     int nclaims = plan_claims(ms, now_us, c);
-    enum sd_rc rc = claim(db, w, ms, c, nclaims, &versions, lim);
+    enum sd_rc rc = claim(db, w, ms, c, nclaims, &versions, lim, &next);
+    if (rc == SD_OK && PQntuples(next) == 1 && !PQgetisnull(next, 0, 0))
+        *next_due = strtoll(PQgetvalue(next, 0, 0), NULL, 10);
     if (rc == SD_OK && !store_versions_match(versions, ms))
         rc = SD_ERR_STALE;
     size_t total = 0;
@@ -188,6 +253,7 @@ enum sd_rc sd_store_due_move(struct sd_db *db, long long ws, const struct sd_mat
     for (int i = 0; i < nclaims; i++)
         PQclear(c[i].res);
     PQclear(versions);
+    PQclear(next);
     free(states);
     free(c);
     return rc;

@@ -33,6 +33,7 @@ static const struct sd_stmt delete_data_stmts[] = {
     {"ws_delete_campaigns", "DELETE FROM campaigns WHERE workspace_id = $1::bigint", 1},
     {"ws_delete_contact_policies", "DELETE FROM contact_policies WHERE workspace_id = $1::bigint",
      1},
+    {"ws_delete_kpi_targets", "DELETE FROM kpi_targets WHERE workspace_id = $1::bigint", 1},
     {"ws_delete_segment_snapshots", "DELETE FROM segment_snapshots WHERE workspace_id = $1::bigint",
      1},
     {"ws_delete_transitions", "DELETE FROM transitions WHERE workspace_id = $1::bigint", 1},

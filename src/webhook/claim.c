@@ -8,6 +8,10 @@
 #include "dispatch_internal.h"
 #include "segmentd/log.h"
 
+/* An endpoint with this many times max_per_endpoint running or waiting here gets no more rows
+ * until some end: deep enough to keep its connections busy between claims, shallow enough to
+ * leave slots to the other endpoints. */
+#define BUSY_FACTOR 4
 #define BACKLOG_DEFER_MS 1000 /* on top of the timeout: a conflicting send of ours resolves */
 
 /* ---- deciding ---- */
@@ -169,7 +173,8 @@ static size_t busy_campaigns(struct sd_dispatcher *d, long long ws, long long *o
             bool seen = false;
             for (size_t j = 0; j < n && !seen; j++)
                 seen = out[j] == t->item.campaign_id;
-            if (k < nloads && loads[k].n >= 2 * d->cfg->webhooks_max_per_endpoint && !seen)
+            if (k < nloads && loads[k].n >= BUSY_FACTOR * d->cfg->webhooks_max_per_endpoint &&
+                !seen)
                 out[n++] = t->item.campaign_id;
         }
     }
@@ -208,20 +213,23 @@ static enum sd_rc claim_workspace(struct sd_dispatcher *d, struct sd_db *db, lon
     return rc;
 }
 
-enum sd_rc wh_claim_round(struct sd_dispatcher *d)
+enum sd_rc wh_claim_round(struct sd_dispatcher *d, bool rediscover)
 {
     int free_slots = d->cfg->webhooks_max_in_flight - d->running.n - d->waiting.n;
     struct sd_db *db = NULL;
-    long long *ws = NULL;
-    size_t nws = 0;
     d->backlog = false;
     d->freed = 0;
     d->last_claim_ms = sd_now_mono_ms();
     enum sd_rc rc = sd_pool_acquire(d->app->pool, &db);
-    if (rc == SD_OK)
-        rc = sd_outbox_due_workspaces(db, &ws, &nws);
+    if (rc == SD_OK && (rediscover || d->ndue_ws == 0)) {
+        free(d->due_ws);
+        d->due_ws = NULL;
+        d->ndue_ws = 0;
+        rc = sd_outbox_due_workspaces(db, &d->due_ws, &d->ndue_ws);
+    }
+    size_t nws = d->ndue_ws;
     for (size_t j = 0; rc == SD_OK && j < nws && free_slots > 0; j++) {
-        long long w = ws[(d->rr + j) % nws];
+        long long w = d->due_ws[(d->rr + j) % nws];
         int left = (int)(nws - j);
         int limit = (free_slots + left - 1) / left; /* a fair share of what is left */
         int queued = 0;
@@ -237,9 +245,9 @@ enum sd_rc wh_claim_round(struct sd_dispatcher *d)
     d->rr++;
     if (db != NULL)
         sd_pool_release(d->app->pool, db);
-    free(ws);
     if (rc != SD_OK) {
         d->backlog = false;
+        d->ndue_ws = 0; /* rediscover next time */
         atomic_fetch_add(&d->errors, 1);
         if (rc != SD_ERR_DB_UNAVAILABLE && rc != SD_ERR_DB_BUSY)
             log_warn("dispatcher: claim failed: %s", sd_rc_str(rc));

@@ -117,6 +117,10 @@ struct sd_dispatcher {
     bool db_down;          /* the last claim could not reach the database: poll less often */
     int64_t last_claim_ms; /* monotonic */
     size_t rr;             /* round-robin start over the due workspaces */
+    /* The workspaces the last discovery found due: claims made while working through a backlog
+     * reuse them instead of scanning the outbox again (a poll or wake-up rediscovers). */
+    long long *due_ws;
+    size_t ndue_ws;
 
     atomic_llong results[WH_RESULTS];
     atomic_llong leases_lost, dropped, errors;
@@ -130,10 +134,11 @@ struct sd_dispatcher {
 void wh_list_push(struct wh_list *l, struct wh_transfer *t);
 void wh_list_remove(struct wh_list *l, struct wh_transfer *t);
 
-/* claim.c: claims due deliveries up to the free slots, decides them (sends join `waiting`,
+/* claim.c: claims due deliveries up to the free slots (in the workspaces found due now, or,
+ * without `rediscover`, by the last discovery), decides them (sends join `waiting`,
  * suppressions and deferrals are recorded at once). SD_ERR_DB_UNAVAILABLE / _BUSY: the database
  * could not be used. */
-enum sd_rc wh_claim_round(struct sd_dispatcher *d);
+enum sd_rc wh_claim_round(struct sd_dispatcher *d, bool rediscover);
 /* claim.c: gives back the leases of the deliveries still waiting (shutdown). */
 void wh_release_waiting(struct sd_dispatcher *d);
 

@@ -121,10 +121,11 @@ static void start_waiting(struct sd_dispatcher *d, int64_t now)
     atomic_store(&d->in_flight, d->running.n);
 }
 
-static void collect_finished(struct sd_dispatcher *d)
+/* Moves the ended transfers to `done`; returns how many. */
+static int collect_finished(struct sd_dispatcher *d)
 {
     CURLMsg *msg;
-    int left;
+    int left, n = 0;
     while ((msg = curl_multi_info_read(d->multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
             continue;
@@ -140,8 +141,10 @@ static void collect_finished(struct sd_dispatcher *d)
         d->freed++;
         wh_transfer_outcome(t, d->cfg);
         wh_list_push(&d->done, t);
+        n++;
     }
     atomic_store(&d->in_flight, d->running.n);
+    return n;
 }
 
 /* ---- the loop ---- */
@@ -218,7 +221,10 @@ static void *dispatcher_main(void *arg)
         }
         int free_slots = d->cfg->webhooks_max_in_flight - d->running.n - d->waiting.n;
         if (!draining && ready && claim_due(d, now, free_slots)) {
-            enum sd_rc rc = wh_claim_round(d);
+            bool rediscover = now >= d->next_poll_ms ||
+                              (d->wake_at_ms != 0 && now >= d->wake_at_ms) ||
+                              (d->recheck_at_ms != 0 && now >= d->recheck_at_ms);
+            enum sd_rc rc = wh_claim_round(d, rediscover);
             now = sd_now_mono_ms();
             d->db_down = rc == SD_ERR_DB_UNAVAILABLE;
             /* While the database is away, every look costs a connect attempt (and a log line):
@@ -249,6 +255,19 @@ static void *dispatcher_main(void *arg)
         curl_multi_perform(d->multi, &still);
         collect_finished(d);
         now = sd_now_mono_ms();
+        /* refill the freed slots from `waiting` before the database work below, so the
+         * endpoints stay busy while outcomes are written and more rows are claimed */
+        /* (a local endpoint answers within that perform: collect again, or those transfers
+         * would sit finished while the poll below sleeps) */
+        while (!draining && d->waiting.n > 0) {
+            int before = d->running.n;
+            start_waiting(d, now);
+            if (d->running.n == before)
+                break;
+            curl_multi_perform(d->multi, &still);
+            if (collect_finished(d) == 0)
+                break;
+        }
         if (!draining && wh_listener_step(&d->listener, nfd ? fd.revents : 0, now))
             d->wake_at_ms = now; /* committed elsewhere: look at once */
         wh_record_done(d, now, false);
@@ -288,6 +307,7 @@ static void dispatcher_free(struct sd_dispatcher *d)
         curl_multi_cleanup(d->multi);
     curl_global_cleanup();
     free(d->eps);
+    free(d->due_ws);
     free(d);
 }
 

@@ -201,7 +201,8 @@ void harness_reset(void)
     PGconn *c = harness_db();
     PGresult *r = PQexec(c, "BEGIN; TRUNCATE delivery_attempts, deliveries, campaigns, "
                             "contact_policies, segment_snapshots, transitions, orders, "
-                            "cell_counts, imports, matrices, api_keys; DELETE FROM customers; "
+                            "cell_counts, imports, matrices, api_keys, kpi_targets; "
+                            "DELETE FROM customers; "
                             "DELETE FROM workspaces WHERE name <> 'default'; COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         die(PQerrorMessage(c));
