@@ -299,7 +299,7 @@ void http_reply_empty(struct sd_request *req, unsigned status)
 static void reply_json_typed(struct sd_request *req, unsigned status, json_t *body,
                              const char *content_type)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
     if (text == NULL) {
         static const char fallback[] =
