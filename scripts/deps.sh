@@ -6,7 +6,8 @@ set -eu
 [ "${SEGMENTD_SKIP_DEPS:-0}" = 1 ] && exit 0
 
 PACKAGES="build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libpq-dev
-libcurl4-openssl-dev libssl-dev libinih-dev check postgresql postgresql-contrib curl"
+libcurl4-openssl-dev libssl-dev libinih-dev check postgresql postgresql-contrib curl
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -23,8 +23,11 @@ struct sd_config {
     int http_workers;             /* request workers running handlers that touch the database, 16 */
     int http_connection_limit;    /* 1024 */
     int64_t http_idle_timeout_ms; /* 30s */
+    int64_t http_header_timeout_ms;   /* 30s: a request's headers must be in within this */
     int64_t http_shutdown_timeout_ms; /* 30s: how long SIGTERM waits for in-flight requests */
     char *http_cors_origins; /* "" (CORS off), "*" or "https://a.example,https://b.example" */
+    char *http_tls_cert;     /* "": plain HTTP; else a PEM certificate (chain) file, with tls_key */
+    char *http_tls_key;      /* "": plain HTTP; else the PEM private key file of tls_cert */
     /* [database] */
     char *database_url;                  /* "" → embedded cluster */
     int database_pool_size;              /* 16 */
@@ -41,6 +44,8 @@ struct sd_config {
     int limits_max_batch;            /* 1000 */
     int64_t limits_max_import_bytes; /* 10G: an import body is spooled to disk, never to memory */
     char *limits_spool_dir;          /* "/tmp": where import bodies are spooled (unlinked files) */
+    int limits_rate_per_key;         /* 0 (off): requests per second per API key, in this process */
+    int limits_rate_burst;           /* 0: twice limits_rate_per_key */
     /* [scheduler] */
     int64_t scheduler_interval_ms; /* 5s */
     /* [webhooks] */

@@ -6,6 +6,7 @@
 
 #include "handlers.h"
 #include "input.h"
+#include "purchases.h"
 #include "segmentd/matrix_cache.h"
 #include "segmentd/matrix_json.h"
 #include "segmentd/store_purchases.h"
@@ -13,16 +14,9 @@
 
 #define FUTURE_TOLERANCE_US (5 * 60 * SD_US_PER_SECOND)
 
-struct purchase_item {
-    struct sd_purchase_in in;
-    struct input_text phone, email, birthday;
-};
-
 /* The items of a body that is one object or an array of 1..max_batch objects. */
-static json_t *body_items(struct sd_request *req, bool *is_array, struct sd_errors *errs)
+static json_t *body_items_of(json_t *body, int max, bool *is_array, struct sd_errors *errs)
 {
-    json_t *body = http_req_json(req);
-    int max = http_req_app(req)->cfg->limits_max_batch;
     *is_array = json_is_array(body);
     if (json_is_object(body))
         return body;
@@ -38,7 +32,13 @@ static json_t *body_items(struct sd_request *req, bool *is_array, struct sd_erro
     return sd_errors_any(errs) ? NULL : body;
 }
 
-static void parse_profile(json_t *obj, const char *base, struct purchase_item *it,
+static json_t *body_items(struct sd_request *req, bool *is_array, struct sd_errors *errs)
+{
+    return body_items_of(http_req_json(req), http_req_app(req)->cfg->limits_max_batch, is_array,
+                         errs);
+}
+
+static void parse_profile(json_t *obj, const char *base, struct sd_purchase_item *it,
                           struct sd_errors *errs, int64_t now)
 {
     static const char *const fields[] = {"kind", "name", "phone", "email", "birthday", NULL};
@@ -82,7 +82,7 @@ static void parse_time(json_t *obj, const char *base, int64_t now, int64_t *out,
         sd_errors_add(errs, "more than 5 minutes in the future", "%s/purchased_at", base);
 }
 
-static void parse_purchase(json_t *obj, const char *base, struct purchase_item *it,
+static void parse_purchase(json_t *obj, const char *base, struct sd_purchase_item *it,
                            struct sd_errors *errs, int64_t now)
 {
     static const char *const fields[] = {"order_id",     "customer_id", "amount",
@@ -103,6 +103,30 @@ static void parse_purchase(json_t *obj, const char *base, struct purchase_item *
                       "%s/amount", base);
     parse_time(obj, base, now, &it->in.purchased_at, errs);
     parse_profile(obj, base, it, errs, now);
+}
+
+enum sd_rc sd_purchases_validate(json_t *body, int max_batch, int64_t now_us,
+                                 struct sd_purchase_item **items, size_t *n, bool *is_array,
+                                 struct sd_errors *errs)
+{
+    *items = NULL;
+    *n = 0;
+    body = body_items_of(body, max_batch, is_array, errs);
+    if (body == NULL)
+        return SD_OK;
+    size_t count = *is_array ? json_array_size(body) : 1;
+    struct sd_purchase_item *it = calloc(count, sizeof *it);
+    if (it == NULL)
+        return SD_ERR_NOMEM;
+    for (size_t i = 0; i < count; i++) {
+        char base[24] = "";
+        if (*is_array)
+            snprintf(base, sizeof base, "/%zu", i);
+        parse_purchase(*is_array ? json_array_get(body, i) : body, base, &it[i], errs, now_us);
+    }
+    *items = it;
+    *n = count;
+    return SD_OK;
 }
 
 static const char *const purchase_status[] = {"created", "duplicate", "conflict"};
@@ -178,28 +202,22 @@ static void reply_purchases(struct sd_request *req, const struct purchase_batch 
 void api_purchases_create(struct sd_request *req)
 {
     struct sd_errors *errs = malloc(sizeof *errs);
-    struct purchase_item *items = NULL;
+    struct sd_purchase_item *items = NULL;
     struct purchase_batch b = {0};
     if (errs == NULL)
         goto oom;
     sd_errors_init(errs);
     bool is_array;
-    json_t *body = body_items(req, &is_array, errs);
-    if (body != NULL) {
-        b.n = is_array ? json_array_size(body) : 1;
-        items = calloc(b.n, sizeof *items);
+    if (sd_purchases_validate(http_req_json(req), http_req_app(req)->cfg->limits_max_batch,
+                              sd_now_us(), &items, &b.n, &is_array, errs) != SD_OK)
+        goto oom;
+    if (items != NULL) {
         b.in = calloc(b.n, sizeof *b.in);
         b.out = calloc(b.n, sizeof *b.out);
-        if (items == NULL || b.in == NULL || b.out == NULL)
+        if (b.in == NULL || b.out == NULL)
             goto oom;
-        int64_t now = sd_now_us();
-        for (size_t i = 0; i < b.n; i++) {
-            char base[24] = "";
-            if (is_array)
-                snprintf(base, sizeof base, "/%zu", i);
-            parse_purchase(is_array ? json_array_get(body, i) : body, base, &items[i], errs, now);
+        for (size_t i = 0; i < b.n; i++)
             b.in[i] = items[i].in;
-        }
     }
     if (sd_errors_any(errs)) {
         http_reply_invalid(req, errs);

@@ -79,8 +79,11 @@ static const struct cfg_key cfg_keys[] = {
     K_INT("http", "workers", http_workers, "16", 1, 1024),
     K_INT("http", "connection_limit", http_connection_limit, "1024", 1, 100000),
     K_DUR("http", "idle_timeout", http_idle_timeout_ms, "30s", MS_SECOND, MS_DAY),
+    K_DUR("http", "header_timeout", http_header_timeout_ms, "30s", MS_SECOND, MS_DAY),
     K_DUR("http", "shutdown_timeout", http_shutdown_timeout_ms, "30s", 1, MS_HOUR),
     K_STR("http", "cors_origins", http_cors_origins, 0, ""),
+    K_STR("http", "tls_cert", http_tls_cert, 0, ""),
+    K_STR("http", "tls_key", http_tls_key, 0, ""),
 
     K_STR("database", "url", database_url, CFG_CONNINFO, ""),
     K_INT("database", "pool_size", database_pool_size, "16", 1, 1000),
@@ -97,6 +100,8 @@ static const struct cfg_key cfg_keys[] = {
     K_INT("limits", "max_batch", limits_max_batch, "1000", 1, 100000),
     K_SIZE("limits", "max_import_bytes", limits_max_import_bytes, "10G", KIB, 1024 * GIB),
     K_STR("limits", "spool_dir", limits_spool_dir, CFG_NONEMPTY, "/tmp"),
+    K_INT("limits", "rate_per_key", limits_rate_per_key, "0", 0, 1000000),
+    K_INT("limits", "rate_burst", limits_rate_burst, "0", 0, 10000000),
 
     K_DUR("scheduler", "interval", scheduler_interval_ms, "5s", 1, MS_DAY),
 

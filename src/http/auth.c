@@ -110,6 +110,9 @@ bool http_authenticate(struct sd_request *req)
         if (cacheable)
             auth_cache_put(cache_id, &req->caller, app->cfg->auth_key_cache_ttl_ms);
     }
+    /* Counted before the scope check: a key hammering an endpoint it may not use is limited too. */
+    if (!http_rate_admit(req))
+        return false;
     if (!sd_access_allows(route->access, req->caller.scopes, req->caller.is_bootstrap)) {
         http_reply_problem(req, 403,
                            route->access == SD_ACCESS_BOOTSTRAP

@@ -75,6 +75,23 @@ bool http_request_copy_query(struct sd_request *req);
 /* auth.c: authenticates on req->db; replies 401/403/404 itself and returns false on refusal. */
 bool http_authenticate(struct sd_request *req);
 
+/* ratelimit.c: takes one token from the caller's bucket ([limits] rate_per_key); replies 429 with
+ * Retry-After itself and returns false when the key is over its rate. Call after authentication. */
+bool http_rate_admit(struct sd_request *req);
+
+/* reaper.c: closes connections that do not deliver a request's headers within a deadline.
+ * http_reaper_notify is the MHD_OPTION_NOTIFY_CONNECTION callback (cls: the reaper); stop it
+ * after MHD_stop_daemon. */
+struct http_reaper;
+struct http_reaper *http_reaper_start(int64_t header_timeout_ms);
+void http_reaper_stop(struct http_reaper *r);
+void http_reaper_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe);
+/* The headers of a request are in (first access-handler call): no deadline while it runs. */
+void http_reaper_headers_done(struct MHD_Connection *conn);
+/* A request ended: the next one's headers are due within the deadline from now. */
+void http_reaper_request_done(struct MHD_Connection *conn);
+
 /* body.c: checks the media type and parses the JSON body; replies 400/415/422 on failure. */
 bool http_parse_json_body(struct sd_request *req);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include "http_internal.h"
@@ -25,6 +26,8 @@ struct sd_http_server {
     struct MHD_Daemon *daemon;
     struct sd_app *app;
     struct sd_workers *workers;
+    struct http_reaper *reaper;
+    char *tls_cert, *tls_key; /* PEM text, NULL for plain HTTP; kept while the daemon runs */
     atomic_int in_flight;
     uint16_t port;
 };
@@ -115,12 +118,21 @@ static void run_request(struct sd_request *req)
 
 /* ---- the I/O side ---- */
 
+static bool is_api_path(const char *path)
+{
+    return path != NULL && strncmp(path, "/v1", 3) == 0 && (path[3] == '\0' || path[3] == '/');
+}
+
 static enum MHD_Result queue_reply(struct sd_request *req)
 {
     struct MHD_Response *resp = req->response;
     if (resp == NULL)
         return MHD_NO;
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    /* Answers under /v1 may hold personal data (customers, call lists, deliveries): no browser,
+     * proxy or CDN may keep a copy. The dashboard's static files stay cacheable. */
+    if (is_api_path(req->path))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     http_cors_decorate(req, resp);
     if (atomic_load(&req->app->stopping))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -179,15 +191,17 @@ static enum MHD_Result route_request(struct sd_http_server *srv, struct sd_reque
  * connection, and the client may never read the answer; so the rest of the body is read and
  * dropped, and 413 sent once it is in (keep-alive survives). Only a client that waits for
  * "100 Continue" is answered at once, before it sends anything. A body past DISCARD_LIMIT is not
- * worth reading: the connection is dropped. */
+ * worth reading: announced, it is answered 413 at once and the connection closed; sent without
+ * a length (chunked), the connection is dropped once DISCARD_LIMIT is passed. */
 #define DISCARD_LIMIT (64 * 1024 * 1024)
 
-static bool announced_too_large(struct sd_request *req)
+/* The announced Content-Length, or -1 when there is none. */
+static int64_t announced_length(struct sd_request *req)
 {
     const char *cl =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     int64_t n;
-    return cl != NULL && sd_parse_i64(cl, 0, INT64_MAX, &n) && n > (int64_t)req->body.max;
+    return cl != NULL && sd_parse_i64(cl, 0, INT64_MAX, &n) ? n : -1;
 }
 
 static bool expects_continue(struct sd_request *req)
@@ -281,6 +295,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct sd_http_server *srv = cls;
     struct sd_request *req = *con_cls;
     if (req == NULL) {
+        http_reaper_headers_done(conn);
         req = http_request_new(srv->app, conn, url, method);
         if (req == NULL)
             return MHD_NO;
@@ -289,8 +304,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         sd_metrics_in_flight(srv->app->metrics, 1);
         if (is_stream_route(srv, req))
             return admit_stream(req);
-        if (announced_too_large(req)) {
-            if (expects_continue(req))
+        int64_t announced = announced_length(req);
+        if (announced > (int64_t)req->body.max) {
+            /* Answered at once (the connection then closes) when the client waits for "100
+             * Continue", or when the body is too big to be worth reading and dropping. */
+            if (expects_continue(req) || announced > DISCARD_LIMIT)
                 return answer_now(req, 413, "The body exceeds [limits] max_body_bytes.");
             req->body_too_large = true;
         }
@@ -334,9 +352,9 @@ static void access_log(const struct sd_request *req, double seconds, bool comple
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     struct sd_http_server *srv = cls;
     struct sd_request *req = *con_cls;
+    http_reaper_request_done(conn);
     if (req == NULL)
         return;
     double seconds = (double)(http_now_us() - req->started_us) / 1e6;
@@ -383,6 +401,63 @@ static enum sd_rc resolve_bind(const char *host, int port, struct sockaddr_stora
     return SD_OK;
 }
 
+/* A PEM file's text, NUL-terminated (new; the caller frees), or NULL with the error logged. */
+static char *read_pem(const char *key, const char *path)
+{
+    char *text = NULL;
+    struct sd_buf b;
+    sd_buf_init(&b, 1024 * 1024);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        log_error("[http] %s: cannot open '%s': %s", key, path, strerror(errno));
+        goto out;
+    }
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (sd_buf_append(&b, chunk, n) != SD_OK) {
+            log_error("[http] %s: '%s' is larger than 1 MiB", key, path);
+            goto out;
+        }
+    }
+    if (ferror(f) || b.len == 0) {
+        log_error("[http] %s: cannot read '%s' (or it is empty)", key, path);
+        goto out;
+    }
+    text = sd_buf_steal(&b, NULL);
+out:
+    if (f != NULL)
+        fclose(f);
+    sd_buf_free(&b);
+    return text;
+}
+
+/* Reads [http] tls_cert and tls_key: both set (HTTPS), or both empty (plain HTTP). */
+static enum sd_rc load_tls(const struct sd_config *cfg, struct sd_http_server *srv)
+{
+    bool has_cert = cfg->http_tls_cert[0] != '\0', has_key = cfg->http_tls_key[0] != '\0';
+    if (!has_cert && !has_key)
+        return SD_OK;
+    if (has_cert != has_key) {
+        log_error("[http] tls_cert and tls_key go together: set both (HTTPS) or neither");
+        return SD_ERR_INVALID;
+    }
+    srv->tls_cert = read_pem("tls_cert", cfg->http_tls_cert);
+    srv->tls_key = srv->tls_cert ? read_pem("tls_key", cfg->http_tls_key) : NULL;
+    return srv->tls_key != NULL ? SD_OK : SD_ERR_INVALID;
+}
+
+static void server_free(struct sd_http_server *srv)
+{
+    http_workers_stop(srv->workers);
+    http_reaper_stop(srv->reaper);
+    if (srv->tls_key != NULL)
+        OPENSSL_cleanse(srv->tls_key, strlen(srv->tls_key));
+    free(srv->tls_key);
+    free(srv->tls_cert);
+    free(srv);
+}
+
 enum sd_rc sd_http_start(struct sd_app *app, struct sd_http_server **out)
 {
     const struct sd_config *cfg = app->cfg;
@@ -395,13 +470,26 @@ enum sd_rc sd_http_start(struct sd_app *app, struct sd_http_server **out)
     if (srv == NULL)
         return SD_ERR_NOMEM;
     srv->app = app;
+    enum sd_rc rc = load_tls(cfg, srv);
+    if (rc != SD_OK) {
+        server_free(srv);
+        return rc;
+    }
     srv->workers = http_workers_start(cfg->http_workers, run_request);
-    if (srv->workers == NULL) {
-        free(srv);
+    srv->reaper = http_reaper_start(cfg->http_header_timeout_ms);
+    if (srv->workers == NULL || srv->reaper == NULL) {
+        server_free(srv);
         return SD_ERR_IO;
     }
+    bool tls = srv->tls_cert != NULL;
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_ERROR_LOG | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (tls ? MHD_USE_TLS : 0);
     unsigned idle_s = (unsigned)((cfg->http_idle_timeout_ms + 999) / 1000);
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -409,14 +497,17 @@ enum sd_rc sd_http_start(struct sd_app *app, struct sd_http_server **out)
         (unsigned)cfg->http_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped,
         NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_NOTIFY_CONNECTION, http_reaper_notify, srv->reaper, MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (srv->daemon == NULL) {
-        log_error("cannot listen on %s:%d (address in use, or not allowed)", cfg->http_bind,
-                  cfg->http_port);
-        http_workers_stop(srv->workers);
-        free(srv);
+        log_error("cannot listen on %s:%d (address in use, or not allowed%s)", cfg->http_bind,
+                  cfg->http_port,
+                  tls ? "; or [http] tls_cert / tls_key are not a matching PEM pair" : "");
+        server_free(srv);
         return SD_ERR_IO;
     }
+    if (tls)
+        log_info("HTTPS on %s:%d", cfg->http_bind, cfg->http_port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : (uint16_t)cfg->http_port;
     *out = srv;
@@ -445,6 +536,5 @@ void sd_http_stop(struct sd_http_server *srv, int64_t timeout_ms)
      * stopped with a suspended connection (TRAPS.md). */
     http_workers_drain(srv->workers);
     MHD_stop_daemon(srv->daemon);
-    http_workers_stop(srv->workers);
-    free(srv);
+    server_free(srv);
 }

@@ -21,11 +21,34 @@
 struct harness H;
 static CURL *session;
 
+/* Receivers still running, so that a fatal error stops them too: one left behind keeps the test
+ * runner's pipes open and the run hangs. */
+#define MAX_RECEIVERS 8
+static pid_t receiver_pids[MAX_RECEIVERS];
+
 static void die(const char *what)
 {
     fprintf(stderr, "harness: %s\n", what);
     harness_dump_log();
+    for (int i = 0; i < MAX_RECEIVERS; i++) {
+        if (receiver_pids[i] > 0)
+            kill(receiver_pids[i], SIGKILL);
+    }
+    if (H.server_pid > 0)
+        kill(H.server_pid, SIGKILL);
+    if (H.pg != NULL)
+        sd_embedded_stop(H.pg, true);
     exit(99);
+}
+
+static void receiver_track(pid_t pid, pid_t replaced)
+{
+    for (int i = 0; i < MAX_RECEIVERS; i++) {
+        if (receiver_pids[i] == replaced) {
+            receiver_pids[i] = pid;
+            return;
+        }
+    }
 }
 
 int harness_free_port(void)
@@ -82,6 +105,10 @@ static void exec_server(int http_port, const char *log_path, const char *const *
     bool ttl_given = false;
     for (size_t i = 0; extra_env && extra_env[i] && n < 45; i++) {
         ttl_given |= strncmp(extra_env[i], "SEGMENTD_AUTH_KEY_CACHE_TTL=", 28) == 0;
+        if (strncmp(extra_env[i], "SEGMENTD_LOG_LEVEL=", 19) == 0) {
+            env[4] = extra_env[i]; /* replaces the default level, never a duplicate */
+            continue;
+        }
         env[n++] = extra_env[i];
     }
     /* Tests wipe keys and workspaces behind the server's back (harness_reset): a remembered key
@@ -94,8 +121,24 @@ static void exec_server(int http_port, const char *log_path, const char *const *
     dup2(fd, STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, STDIN_FILENO);
-    execle(SEGMENTD_BINARY, SEGMENTD_BINARY, "--config", SEGMENTD_SOURCE_DIR "/config/segmentd.ini",
-           (char *)NULL, (char *const *)env);
+    /* HARNESS_SERVER_WRAPPER ("valgrind --leak-check=full …", words split on spaces) runs the
+     * server under another program: `make valgrind` */
+    const char *argv[32];
+    int argc = 0;
+    char *wrapper =
+        getenv("HARNESS_SERVER_WRAPPER") ? strdup(getenv("HARNESS_SERVER_WRAPPER")) : NULL;
+    for (char *save = NULL, *w = wrapper ? strtok_r(wrapper, " ", &save) : NULL; w && argc < 24;
+         w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    argv[argc++] = SEGMENTD_BINARY;
+    argv[argc++] = "--config";
+    argv[argc++] = SEGMENTD_SOURCE_DIR "/config/segmentd.ini";
+    argv[argc] = NULL;
+    if (argc > 3)
+        execve(argv[0], (char *const *)argv, (char *const *)env);
+    else
+        execle(SEGMENTD_BINARY, SEGMENTD_BINARY, "--config",
+               SEGMENTD_SOURCE_DIR "/config/segmentd.ini", (char *)NULL, (char *const *)env);
     _exit(127);
 }
 
@@ -462,6 +505,7 @@ void receiver_start(struct receiver *rc, int port)
         _exit(127);
     }
     close(out[1]);
+    receiver_track(rc->pid, 0);
     char line[64] = "";
     size_t n = 0;
     while (n < sizeof line - 1 && read(out[0], &line[n], 1) == 1 && line[n] != '\n')
@@ -478,6 +522,7 @@ void receiver_stop(struct receiver *rc)
         return;
     kill(rc->pid, SIGKILL);
     waitpid(rc->pid, NULL, 0);
+    receiver_track(0, rc->pid);
     rc->pid = 0;
 }
 
@@ -521,4 +566,21 @@ json_t *receiver_lines(const struct receiver *rc, const char *path_prefix)
     free(line);
     fclose(f);
     return all;
+}
+
+long harness_put_recency(const char *recency_bounds, const char *query)
+{
+    char body[512], path[128];
+    snprintf(body, sizeof body,
+             "{\"frequency\":{\"bounds\":[1,3],\"labels\":[\"new\",\"promising\",\"regular\"]},"
+             "\"recency\":{\"bounds\":%s,\"labels\":[\"active\",\"sleeping\",\"asleep\"]},"
+             "\"monetary\":{\"bounds\":[\"100\",\"1000\"],\"labels\":[\"low\",\"mid\",\"high\"]}}",
+             recency_bounds);
+    snprintf(path, sizeof path, "/v1/matrices/b2c%s", query ? query : "");
+    struct resp *r = admin("PUT", path, body);
+    long status = r->status;
+    if (status != 200 && (query == NULL || query[0] == '\0'))
+        fprintf(stderr, "harness: PUT matrix: %ld %s\n", status, r->body);
+    resp_free(r);
+    return status;
 }

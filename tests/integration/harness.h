@@ -98,6 +98,10 @@ void receiver_secret(struct receiver *r, const char *path, const char *secret, c
  * webhook-timestamp, webhook-signature, body}. */
 json_t *receiver_lines(const struct receiver *r, const char *path_prefix);
 
+/* PUTs the b2c preset's matrix with these recency bounds (a JSON array text, e.g.
+ * "[\"2s\", \"1d\"]") and `query` (NULL or "?notify=true"); returns the status. */
+long harness_put_recency(const char *recency_bounds, const char *query);
+
 /* Small helpers shared by the test programs. */
 /* Unix seconds → "2026-11-20T10:00:00Z" (out: 32 bytes). */
 void iso(time_t t, char out[32]);

@@ -34,19 +34,6 @@ static void test_teardown(void)
     if (H.server_pid > 0)
         harness_stop_server(SIGTERM);
 }
-static void put_matrix(const char *recency_bounds)
-{
-    char body[512];
-    snprintf(body, sizeof body,
-             "{\"frequency\":{\"bounds\":[1,3],\"labels\":[\"new\",\"promising\",\"regular\"]},"
-             "\"recency\":{\"bounds\":%s,\"labels\":[\"active\",\"sleeping\",\"asleep\"]},"
-             "\"monetary\":{\"bounds\":[\"100\",\"1000\"],\"labels\":[\"low\",\"mid\",\"high\"]}}",
-             recency_bounds);
-    struct resp *r = admin("PUT", "/v1/matrices/b2c", body);
-    ck_assert_msg(r->status == 200, "PUT matrix: %ld %s", r->status, r->body);
-    resp_free(r);
-}
-
 static void post_purchase(const char *customer, const char *order, time_t at)
 {
     char when[32], body[256];
@@ -107,7 +94,7 @@ START_TEST(a_long_sleep_records_every_crossing)
     harness_stop_server(SIGTERM);
     const char *slow[] = {"SEGMENTD_SCHEDULER_INTERVAL=1h", NULL};
     harness_start_server(slow, true);
-    put_matrix("[\"2s\", \"4s\"]");
+    ck_assert_int_eq(harness_put_recency("[\"2s\", \"4s\"]", NULL), 200);
     time_t last = time(NULL);
     post_purchase("c-2", "o-1", last);
     sleep(5);
@@ -131,7 +118,7 @@ END_TEST
 
 START_TEST(a_purchase_moves_back_and_time_moves_again)
 {
-    put_matrix("[\"2s\", \"1d\"]");
+    ck_assert_int_eq(harness_put_recency("[\"2s\", \"1d\"]", NULL), 200);
     post_purchase("c-3", "o-1", time(NULL));
     ck_assert(wait_count("SELECT count(*) FROM customers WHERE cell = 'new/sleeping'", 1, 30));
     post_purchase("c-3", "o-2", time(NULL));
@@ -159,7 +146,7 @@ START_TEST(three_processes_move_each_customer_once)
         N = 10000
     }; /* SPEC's "10 000 falling asleep at once": enough for every process to get some */
     /* long enough for the posting below to end before anyone is due, even under ASan */
-    put_matrix("[\"45s\", \"1d\"]");
+    ck_assert_int_eq(harness_put_recency("[\"45s\", \"1d\"]", NULL), 200);
     /* N customers whose purchases all cross into sleeping at the same second */
     time_t at = time(NULL);
     char when[32];

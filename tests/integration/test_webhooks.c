@@ -102,6 +102,15 @@ static json_t *wait_received(const char *path, size_t want, int seconds)
             break;
         usleep(100 * 1000);
     }
+    /* every body matches the webhook payload schema of openapi.yaml (the receiver checks) */
+    size_t i;
+    json_t *line;
+    json_array_foreach(lines, i, line)
+    {
+        ck_assert_msg(json_is_true(json_object_get(line, "schema_valid")),
+                      "webhook body does not match openapi.yaml's webhooks: %s",
+                      json_string_value(json_object_get(line, "schema_error")));
+    }
     return lines;
 }
 
@@ -232,36 +241,20 @@ START_TEST(a_purchase_entry_is_sent_and_moves_between_cells_are_not)
 }
 END_TEST
 
-static long put_recency(const char *bounds, const char *query)
-{
-    char body[512], path[64];
-    snprintf(body, sizeof body,
-             "{\"frequency\":{\"bounds\":[1,3],\"labels\":[\"new\",\"promising\","
-             "\"regular\"]},\"recency\":{\"bounds\":%s,\"labels\":[\"active\",\"sleeping\","
-             "\"asleep\"]},\"monetary\":{\"bounds\":[\"100\",\"1000\"],\"labels\":[\"low\","
-             "\"mid\",\"high\"]}}",
-             bounds);
-    snprintf(path, sizeof path, "/v1/matrices/b2c%s", query);
-    struct resp *r = admin("PUT", path, body);
-    long status = r->status;
-    resp_free(r);
-    return status;
-}
-
 START_TEST(a_matrix_change_notifies_only_when_asked)
 {
     campaign("[\"new/sleeping\"]", "/ok/matrix", NULL);
     purchase("y-1", "o-1", time(NULL) - 10 * 86400);
     /* silent: the customer moves to new/sleeping, nothing is enqueued */
-    ck_assert_int_eq(put_recency("[\"5d\", \"90d\"]", ""), 200);
+    ck_assert_int_eq(harness_put_recency("[\"5d\", \"90d\"]", ""), 200);
     ck_assert_int_eq(harness_sql_long("SELECT count(*) FROM customers WHERE cell = 'new/sleeping'"),
                      1);
     ck_assert_int_eq(delivery_count("true"), 0);
-    ck_assert_int_eq(put_recency("[\"30d\", \"90d\"]", "?notify=false"), 200);
-    ck_assert_int_eq(put_recency("[\"5d\", \"90d\"]", "?notify=maybe"), 400);
+    ck_assert_int_eq(harness_put_recency("[\"30d\", \"90d\"]", "?notify=false"), 200);
+    ck_assert_int_eq(harness_put_recency("[\"5d\", \"90d\"]", "?notify=maybe"), 400);
     ck_assert_int_eq(delivery_count("true"), 0);
     /* asked: the same move now reaches the bot */
-    ck_assert_int_eq(put_recency("[\"5d\", \"90d\"]", "?notify=true"), 200);
+    ck_assert_int_eq(harness_put_recency("[\"5d\", \"90d\"]", "?notify=true"), 200);
     json_t *got = wait_received("/ok/matrix", 1, 20);
     ck_assert_int_eq(json_array_size(got), 1);
     json_t *data = json_object_get(json_object_get(json_array_get(got, 0), "body"), "data");
@@ -704,13 +697,7 @@ END_TEST
 START_TEST(three_processes_deliver_each_webhook_exactly_once)
 {
     enum { N = 10000 };
-    struct resp *r = admin("PUT", "/v1/matrices/b2c",
-                           "{\"frequency\":{\"bounds\":[1,3],\"labels\":[\"new\",\"promising\","
-                           "\"regular\"]},\"recency\":{\"bounds\":[\"45s\",\"1d\"],\"labels\":"
-                           "[\"active\",\"sleeping\",\"asleep\"]},\"monetary\":{\"bounds\":"
-                           "[\"100\",\"1000\"],\"labels\":[\"low\",\"mid\",\"high\"]}}");
-    ck_assert_int_eq(r->status, 200);
-    resp_free(r);
+    ck_assert_int_eq(harness_put_recency("[\"45s\", \"1d\"]", NULL), 200);
     campaign("[\"new/sleeping\"]", "/ok/many", NULL);
     time_t at = time(NULL);
     char when[32];

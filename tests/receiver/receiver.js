@@ -11,11 +11,44 @@
 //   /retry-after/2/...       503 with "Retry-After: 2" on the first call of the path, then 200
 // Secrets arrive by POST /_secret {"path": "/ok/a", "secrets": ["whsec_..."]}; a delivery to a
 // path without a secret is logged with verified = null.
+// Every body is also validated against the webhook payload schema of openapi.yaml (`webhooks:`
+// customerEvent, i.e. components/schemas/WebhookEvent) with ajv: each line carries
+// schema_valid (true | false; null when the validator could not be set up) and schema_error
+// (the first error, or the set-up failure; null when valid). OPENAPI overrides the document.
 'use strict';
 
 const fs = require('node:fs');
 const http = require('node:http');
+const nodePath = require('node:path');
 const { Webhook } = require('standardwebhooks');
+
+const OPENAPI = process.env.OPENAPI || nodePath.join(__dirname, '..', '..', 'openapi.yaml');
+
+// Returns validate(body) -> {valid, error}. Set-up problems (a missing dependency, an unreadable
+// document) are reported on every line rather than crashing the receiver.
+function schemaValidator() {
+  try {
+    const YAML = require('yaml');
+    const Ajv2020 = require('ajv/dist/2020').default;
+    const addFormats = require('ajv-formats').default;
+    const spec = YAML.parse(fs.readFileSync(OPENAPI, 'utf8'));
+    const ajv = new Ajv2020({ strict: false, allErrors: false });
+    addFormats(ajv);
+    for (const f of ['int32', 'int64', 'float', 'double']) ajv.addFormat(f, true);
+    ajv.addSchema({ $id: 'openapi.json', components: spec.components });
+    const hook = spec.webhooks.customerEvent.post.requestBody.content['application/json'].schema;
+    const check = ajv.compile({ $ref: 'openapi.json' + hook.$ref });
+    return (body) => {
+      if (check(body)) return { valid: true, error: null };
+      const e = check.errors[0];
+      return { valid: false, error: `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}` };
+    };
+  } catch (err) {
+    const why = `schema validator unavailable: ${err.message}`;
+    return () => ({ valid: null, error: why });
+  }
+}
+const validateBody = schemaValidator();
 
 const PORT = Number(process.env.PORT) || 0;
 const LOG = process.env.LOG || '/dev/stdout';
@@ -78,12 +111,15 @@ const server = http.createServer((req, res) => {
     } catch {
       body = null;
     }
+    const schema = validateBody(body);
     const line = {
       received_at_ms: Date.now(),
       method: req.method,
       path,
       status: plan.status,
       verified: verify(path, raw, headers),
+      schema_valid: schema.valid,
+      schema_error: schema.error,
       content_type: req.headers['content-type'] || null,
       ...headers,
       body,

@@ -79,8 +79,11 @@ START_TEST(test_defaults)
     ck_assert_int_eq(c.http_workers, 16);
     ck_assert_int_eq(c.http_connection_limit, 1024);
     ck_assert_int_eq(c.http_idle_timeout_ms, 30000);
+    ck_assert_int_eq(c.http_header_timeout_ms, 30000);
     ck_assert_int_eq(c.http_shutdown_timeout_ms, 30000);
     ck_assert_str_eq(c.http_cors_origins, "");
+    ck_assert_str_eq(c.http_tls_cert, "");
+    ck_assert_str_eq(c.http_tls_key, "");
     ck_assert_str_eq(c.database_url, "");
     ck_assert_int_eq(c.database_pool_size, 16);
     ck_assert_int_eq(c.database_pool_wait_ms, 5000);
@@ -91,6 +94,8 @@ START_TEST(test_defaults)
     ck_assert_str_eq(c.auth_admin_key, "");
     ck_assert_int_eq(c.limits_max_body_bytes, 1048576);
     ck_assert_int_eq(c.limits_max_batch, 1000);
+    ck_assert_int_eq(c.limits_rate_per_key, 0);
+    ck_assert_int_eq(c.limits_rate_burst, 0);
     ck_assert_int_eq(c.scheduler_interval_ms, 5000);
     ck_assert(!c.webhooks_allow_private);
     ck_assert_int_eq(c.webhooks_timeout_ms, 15000);
@@ -221,8 +226,9 @@ START_TEST(test_env_beats_file)
                    "SEGMENTD_LOG_LEVEL=warn",
                    "SEGMENTD_DATABASE_PREPARED_STATEMENTS=true",
                    "SEGMENTD_HTTP_CORS_ORIGINS=*",
+                   "SEGMENTD_LIMITS_RATE_PER_KEY=5",
                    NULL};
-    load_ok(&c, "[http]\nport = 9000\n[log]\nlevel = error\n", env);
+    load_ok(&c, "[http]\nport = 9000\n[log]\nlevel = error\n[limits]\nrate_burst = 40\n", env);
     ck_assert_int_eq(c.http_port, 9100);
     ck_assert_int_eq(c.webhooks_retry_count, 3);
     ck_assert_int_eq(c.webhooks_retry_schedule_ms[0], 1000);
@@ -231,6 +237,8 @@ START_TEST(test_env_beats_file)
     ck_assert_int_eq(c.log_level, SD_LOG_WARN);
     ck_assert(c.database_prepared_statements);
     ck_assert_str_eq(c.http_cors_origins, "*");
+    ck_assert_int_eq(c.limits_rate_per_key, 5);
+    ck_assert_int_eq(c.limits_rate_burst, 40);
     sd_config_free(&c);
 }
 END_TEST
@@ -345,12 +353,16 @@ static const struct {
     {"SEGMENTD_SCHEDULER_INTERVAL=2d", "is not a duration in 1ms..1d"},
     {"SEGMENTD_SCHEDULER_INTERVAL=-1s", "is not a duration"},
     {"SEGMENTD_HTTP_IDLE_TIMEOUT=500ms", "is not a duration in 1s..1d"},
+    {"SEGMENTD_HTTP_HEADER_TIMEOUT=500ms", "is not a duration in 1s..1d"},
     {"SEGMENTD_WEBHOOKS_DISABLE_AFTER=99999999999999999999d", "is not a duration"},
     {"SEGMENTD_WEBHOOKS_POLL_INTERVAL=2h", "is not a duration in 1ms..1h"},
     {"SEGMENTD_WEBHOOKS_LEASE=500ms", "is not a duration in 1s..1d"},
     {"SEGMENTD_LIMITS_MAX_BODY_BYTES=1T", "\"1T\" is not a size in 1k..1G"},
     {"SEGMENTD_LIMITS_MAX_BODY_BYTES=1023", "is not a size in 1k..1G"},
     {"SEGMENTD_LIMITS_MAX_BODY_BYTES=2G", "is not a size"},
+    {"SEGMENTD_LIMITS_RATE_PER_KEY=-1", "\"-1\" is not an integer in 0..1000000"},
+    {"SEGMENTD_LIMITS_RATE_PER_KEY=2.5", "is not an integer"},
+    {"SEGMENTD_LIMITS_RATE_BURST=10000001", "is not an integer in 0..10000000"},
     {"SEGMENTD_LOG_LEVEL=loud", "\"loud\" is not a log level (debug, info, warn, error)"},
     {"SEGMENTD_HTTP_BIND=", "SEGMENTD_HTTP_BIND: must not be empty"},
     {"SEGMENTD_DATABASE_EMBEDDED_DIR=", "must not be empty"},
