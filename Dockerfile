@@ -13,8 +13,12 @@
 # defaults); override any key with SEGMENTD_<SECTION>_<KEY> (see that file). Subcommands go after
 # the image name: `docker run --rm -e DATABASE_URL=... segmentd migrate`.
 
+# Base images are pinned to a Debian point release (bump deliberately, both stages together; record
+# the digest, `debian:12.8-slim@sha256:…`, when publishing an image).
+ARG DEBIAN_TAG=12.8
+
 # ---- build ----
-FROM debian:12 AS build
+FROM debian:${DEBIAN_TAG} AS build
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -32,7 +36,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
  && cmake --build build -j"$(nproc)" --target segmentd
 
 # ---- runtime ----
-FROM debian:12-slim
+FROM debian:${DEBIAN_TAG}-slim
 
 # Runtime libraries of the build stage's -dev packages (Debian 12 names), CA certificates for
 # TLS to PostgreSQL and to webhook endpoints, and curl for the HEALTHCHECK below (slim has no

@@ -183,29 +183,92 @@ static bool names_workspace_table(const char *sql)
     return false;
 }
 
-/* Q1: a statement on workspace tables filters by workspace_id. Q3: no volatile function in an
- * UPDATE or DELETE. Q8/Q9: no session state (SET without LOCAL, session advisory locks, LISTEN
- * outside the listener). */
+/* Does the text just before `at` (an operand of + or -) end with now()? */
+static bool interval_applied_to_now(const char *sql, const char *at)
+{
+    const char *p = at;
+    while (p > sql && p[-1] == ' ')
+        p--;
+    if (p > sql && (p[-1] == '+' || p[-1] == '-')) {
+        p--;
+        while (p > sql && p[-1] == ' ')
+            p--;
+        return p - sql >= 5 && strncmp(p - 5, "now()", 5) == 0;
+    }
+    return true; /* not an operand of + or -: e.g. `$n * interval '1 ms'` in a SELECT */
+}
+
+static int breach(const char *file, const char *why, const char *sql)
+{
+    fprintf(stderr, "%s: %s: %s\n", file, why, sql);
+    return 1;
+}
+
+/* Q1: a statement on workspace tables filters by workspace_id. Q2: a locking read names its
+ * workspace. Q3: in an UPDATE or DELETE no volatile function, and no interval added to anything
+ * but now() (a column ± interval is refused by Citus). Q4: RETURNING only columns. Q5: DO UPDATE
+ * SET without now(). Q8/Q9: no session state (SET without LOCAL, session advisory locks). */
 static int check_statement(const char *file, const char *sql)
 {
     int bad = 0;
-    if (names_workspace_table(sql) && strstr(sql, "workspace_id") == NULL) {
-        fprintf(stderr, "%s: statement without workspace_id: %s\n", file, sql);
-        bad++;
-    }
+    if (names_workspace_table(sql) && strstr(sql, "workspace_id") == NULL)
+        bad += breach(file, "statement without workspace_id", sql);
+    if (names_workspace_table(sql) && (strstr(sql, "FOR UPDATE") || strstr(sql, "FOR SHARE")) &&
+        strstr(sql, "workspace_id = $") == NULL)
+        bad += breach(file, "locking read without workspace_id = $n", sql);
     bool writes = strncmp(sql, "UPDATE", 6) == 0 || strncmp(sql, "DELETE", 6) == 0;
     if (writes &&
-        (strstr(sql, "random()") || strstr(sql, "clock_timestamp()") || strstr(sql, "nextval("))) {
-        fprintf(stderr, "%s: volatile function in a write: %s\n", file, sql);
-        bad++;
+        (strstr(sql, "random()") || strstr(sql, "clock_timestamp()") || strstr(sql, "nextval(")))
+        bad += breach(file, "volatile function in a write", sql);
+    for (const char *p = sql; writes && (p = strstr(p, "interval")) != NULL; p += 8) {
+        const char *operand = p;
+        if (p - sql >= 4 && strncmp(p - 2, "::", 2) == 0) { /* $n::interval */
+            operand = p - 2;
+            while (operand > sql && operand[-1] != ' ' && operand[-1] != '(')
+                operand--;
+        }
+        if (!interval_applied_to_now(sql, operand))
+            bad += breach(file, "interval added to a column in a write", sql);
     }
+    /* (extract(epoch FROM a timestamptz) is immutable: US() of store_util.h is allowed) */
+    const char *ret = strstr(sql, "RETURNING ");
+    const char *paren = ret ? strchr(ret, '(') : NULL;
+    while (paren != NULL && strncmp(paren, "(extract(epoch FROM ", 20) == 0)
+        paren =
+            strchr(strstr(paren, ") * 1000000)") ? strstr(paren, ") * 1000000)") + 12 : "", '(');
+    if (paren != NULL)
+        bad += breach(file, "RETURNING something other than columns", sql);
+    const char *set = strstr(sql, "DO UPDATE SET");
+    if (set != NULL && (strstr(set, "now()") || strstr(set, "clock_timestamp()")))
+        bad += breach(file, "now() in ON CONFLICT DO UPDATE SET", sql);
     if (strstr(sql, "pg_advisory_lock(") ||
-        (strncmp(sql, "SET ", 4) == 0 && strncmp(sql, "SET LOCAL ", 10) != 0)) {
-        fprintf(stderr, "%s: session state: %s\n", file, sql);
-        bad++;
-    }
+        (strncmp(sql, "SET ", 4) == 0 && strncmp(sql, "SET LOCAL ", 10) != 0))
+        bad += breach(file, "session state", sql);
     return bad;
 }
+
+/* The checker itself catches what it is for (a lint that cannot fail proves nothing). */
+START_TEST(q_the_lint_catches_breaches)
+{
+    ck_assert_int_eq(check_statement("t", "SELECT id FROM customers WHERE id = $1"), 1);
+    ck_assert_int_eq(check_statement("t", "SELECT id FROM deliveries d WHERE d.id = $2 FOR UPDATE"),
+                     2);
+    ck_assert_int_eq(check_statement("t", "UPDATE deliveries SET due_at = due_at + $3::interval "
+                                          "WHERE workspace_id = $1"),
+                     1);
+    ck_assert_int_eq(check_statement("t", "UPDATE deliveries SET due_at = now() + $3::interval "
+                                          "WHERE workspace_id = $1"),
+                     0);
+    ck_assert_int_eq(check_statement("t", "UPDATE deliveries SET x = 1 WHERE workspace_id = $1 "
+                                          "RETURNING lower(msg_id)"),
+                     1);
+    ck_assert_int_eq(check_statement("t", "INSERT INTO campaigns AS c (workspace_id) VALUES ($1) "
+                                          "ON CONFLICT (workspace_id) DO UPDATE SET "
+                                          "updated_at = now()"),
+                     1);
+    ck_assert_int_eq(check_statement("t", "SET search_path = x"), 1);
+}
+END_TEST
 
 START_TEST(q_store_statements_follow_the_rules)
 {
@@ -248,6 +311,7 @@ int main(void)
     tcase_add_test(tc, s5_no_triggers);
     tcase_add_test(tc, s6_timestamptz_only);
     tcase_add_test(tc, q_store_statements_follow_the_rules);
+    tcase_add_test(tc, q_the_lint_catches_breaches);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
