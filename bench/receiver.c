@@ -127,8 +127,7 @@ static char *stats(void)
         len += (size_t)snprintf(out + len, cap - len, "%s%lld", i ? "," : "", events[i].at_ms);
     len += (size_t)snprintf(out + len, cap - len, "],\"customers\":[");
     for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : "",
-                                events[i].customer);
+        len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : "", events[i].customer);
     snprintf(out + len, cap - len, "]}");
     pthread_mutex_unlock(&mu);
     return out;
