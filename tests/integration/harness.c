@@ -584,3 +584,28 @@ long harness_put_recency(const char *recency_bounds, const char *query)
     resp_free(r);
     return status;
 }
+
+void harness_post_purchases(const char *prefix, int n, time_t at)
+{
+    char when[32];
+    iso(at, when);
+    for (int start = 0; start < n; start += 1000) {
+        int count = n - start < 1000 ? n - start : 1000;
+        size_t cap = (size_t)count * 160 + 16, len = 0;
+        char *body = malloc(cap);
+        len += (size_t)snprintf(body + len, cap - len, "[");
+        for (int i = 0; i < count; i++)
+            len += (size_t)snprintf(body + len, cap - len,
+                                    "%s{\"order_id\":\"o\",\"customer_id\":\"%s-%05d\","
+                                    "\"amount\":1,\"purchased_at\":\"%s\"}",
+                                    i ? "," : "", prefix, start + i, when);
+        snprintf(body + len, cap - len, "]");
+        struct resp *r = admin("POST", "/v1/purchases", body);
+        if (r->status != 200) {
+            fprintf(stderr, "harness: POST purchases: %ld %s\n", r->status, r->body);
+            ck_abort_msg("posting purchases failed");
+        }
+        resp_free(r);
+        free(body);
+    }
+}

@@ -102,6 +102,10 @@ json_t *receiver_lines(const struct receiver *r, const char *path_prefix);
  * "[\"2s\", \"1d\"]") and `query` (NULL or "?notify=true"); returns the status. */
 long harness_put_recency(const char *recency_bounds, const char *query);
 
+/* Posts `n` first purchases (customers "PREFIX-00000"…, amount 1, all at `at`) with the bootstrap
+ * key, in batches of 1000; fails the test on any other answer than 200. */
+void harness_post_purchases(const char *prefix, int n, time_t at);
+
 /* Small helpers shared by the test programs. */
 /* Unix seconds → "2026-11-20T10:00:00Z" (out: 32 bytes). */
 void iso(time_t t, char out[32]);

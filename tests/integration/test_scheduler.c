@@ -148,24 +148,7 @@ START_TEST(three_processes_move_each_customer_once)
     /* long enough for the posting below to end before anyone is due, even under ASan */
     ck_assert_int_eq(harness_put_recency("[\"45s\", \"1d\"]", NULL), 200);
     /* N customers whose purchases all cross into sleeping at the same second */
-    time_t at = time(NULL);
-    char when[32];
-    iso(at, when);
-    for (int batch = 0; batch < N / 1000; batch++) {
-        size_t cap = 1000 * 128 + 16, n = 0;
-        char *body = malloc(cap);
-        n += (size_t)snprintf(body + n, cap - n, "[");
-        for (int i = 0; i < 1000; i++)
-            n += (size_t)snprintf(body + n, cap - n,
-                                  "%s{\"order_id\":\"o\",\"customer_id\":\"m-%05d\",\"amount\":1,"
-                                  "\"purchased_at\":\"%s\"}",
-                                  i ? "," : "", batch * 1000 + i, when);
-        snprintf(body + n, cap - n, "]");
-        struct resp *r = admin("POST", "/v1/purchases", body);
-        ck_assert_int_eq(r->status, 200);
-        resp_free(r);
-        free(body);
-    }
+    harness_post_purchases("m", N, time(NULL));
     int ports[2] = {harness_free_port(), harness_free_port()};
     pid_t others[2] = {harness_spawn_server(ports[0], other_env),
                        harness_spawn_server(ports[1], other_env)};

@@ -699,22 +699,7 @@ START_TEST(three_processes_deliver_each_webhook_exactly_once)
     enum { N = 10000 };
     ck_assert_int_eq(harness_put_recency("[\"45s\", \"1d\"]", NULL), 200);
     campaign("[\"new/sleeping\"]", "/ok/many", NULL);
-    time_t at = time(NULL);
-    char when[32];
-    iso(at, when);
-    for (int batch = 0; batch < N / 1000; batch++) {
-        size_t cap = 1000 * 128 + 16, n = 0;
-        char *body = malloc(cap);
-        n += (size_t)snprintf(body + n, cap - n, "[");
-        for (int i = 0; i < 1000; i++)
-            n += (size_t)snprintf(body + n, cap - n,
-                                  "%s{\"order_id\":\"o\",\"customer_id\":\"p-%05d\",\"amount\":1,"
-                                  "\"purchased_at\":\"%s\"}",
-                                  i ? "," : "", batch * 1000 + i, when);
-        snprintf(body + n, cap - n, "]");
-        post("/v1/purchases", body);
-        free(body);
-    }
+    harness_post_purchases("p", N, time(NULL));
     const char *env[] = {"SEGMENTD_SCHEDULER_INTERVAL=1s", "SEGMENTD_WEBHOOKS_ALLOW_PRIVATE=true",
                          "SEGMENTD_WEBHOOKS_POLL_INTERVAL=200ms", NULL};
     int ports[2] = {harness_free_port(), harness_free_port()};
