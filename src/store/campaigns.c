@@ -196,30 +196,23 @@ enum sd_rc sd_store_campaign_create(struct sd_db *db, long long ws, const struct
     return rc;
 }
 
+/* read_row for store_read_rows */
+static void read_item(const PGresult *res, int row, void *item)
+{
+    read_row(res, row, item);
+}
+
 enum sd_rc sd_store_campaign_list(struct sd_db *db, long long ws, struct sd_campaign **items,
                                   size_t *count)
 {
     char w[24];
     snprintf(w, sizeof w, "%lld", ws);
     const char *params[] = {w};
-    PGresult *res = NULL;
-    *items = NULL;
-    *count = 0;
-    enum sd_rc rc = sd_db_exec(db, &list_stmt, params, &res);
-    if (rc != SD_OK)
-        return rc;
-    size_t n = (size_t)PQntuples(res);
-    struct sd_campaign *arr = calloc(n ? n : 1, sizeof *arr);
-    if (arr == NULL) {
-        PQclear(res);
-        return SD_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
-        read_row(res, (int)i, &arr[i]);
-    PQclear(res);
+    void *arr = NULL;
+    enum sd_rc rc =
+        store_read_rows(db, &list_stmt, params, sizeof(struct sd_campaign), read_item, &arr, count);
     *items = arr;
-    *count = n;
-    return SD_OK;
+    return rc;
 }
 
 enum sd_rc sd_store_campaign_get(struct sd_db *db, long long ws, long long id, bool for_update,

@@ -22,3 +22,24 @@ bool store_versions_match(const PGresult *res, const struct sd_matrix_set *ms)
     }
     return memcmp(now, ms->version, sizeof now) == 0;
 }
+
+enum sd_rc store_read_rows(struct sd_db *db, const struct sd_stmt *stmt, const char *const *params,
+                           size_t size, store_row_reader read, void **items, size_t *count)
+{
+    PGresult *res = NULL;
+    *items = NULL;
+    *count = 0;
+    enum sd_rc rc = sd_db_exec(db, stmt, params, &res);
+    if (rc != SD_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(res);
+    char *arr = calloc(n ? n : 1, size);
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        read(res, (int)i, arr + i * size);
+    PQclear(res);
+    if (arr == NULL)
+        return SD_ERR_NOMEM;
+    *items = arr;
+    *count = n;
+    return SD_OK;
+}

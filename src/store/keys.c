@@ -95,30 +95,23 @@ enum sd_rc sd_store_key_create(struct sd_db *db, long long workspace_id, const c
     return rc;
 }
 
+/* read_row for store_read_rows */
+static void read_item(const PGresult *res, int row, void *item)
+{
+    read_row(res, row, item);
+}
+
 enum sd_rc sd_store_key_list(struct sd_db *db, long long workspace_id, struct sd_api_key **items,
                              size_t *count)
 {
     char ws[24];
     snprintf(ws, sizeof ws, "%lld", workspace_id);
     const char *params[] = {ws};
-    PGresult *res = NULL;
-    *items = NULL;
-    *count = 0;
-    enum sd_rc rc = sd_db_exec(db, &list_stmt, params, &res);
-    if (rc != SD_OK)
-        return rc;
-    size_t n = (size_t)PQntuples(res);
-    struct sd_api_key *arr = calloc(n ? n : 1, sizeof *arr);
-    if (arr == NULL) {
-        PQclear(res);
-        return SD_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
-        read_row(res, (int)i, &arr[i]);
-    PQclear(res);
+    void *arr = NULL;
+    enum sd_rc rc =
+        store_read_rows(db, &list_stmt, params, sizeof(struct sd_api_key), read_item, &arr, count);
     *items = arr;
-    *count = n;
-    return SD_OK;
+    return rc;
 }
 
 enum sd_rc sd_store_key_delete(struct sd_db *db, long long workspace_id, long long id)

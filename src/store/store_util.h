@@ -32,6 +32,13 @@ extern const struct sd_stmt store_enqueue_entries_stmt;
 extern const struct sd_stmt store_enqueue_notify_stmt;
 extern const struct sd_stmt store_enqueue_occasion_stmt;
 
+/* Runs `stmt` and reads every row with `read(res, row, item)` into a new array of `size`-byte
+ * items (*items, freed by the caller; never NULL on success, even when empty). */
+typedef void (*store_row_reader)(const PGresult *res, int row, void *item);
+enum sd_rc store_read_rows(struct sd_db *db, const struct sd_stmt *stmt, const char *const *params,
+                           size_t size, store_row_reader read, void **items,
+                           size_t *count) SD_MUST_CHECK;
+
 /* Do the versions read with store_matrix_versions_stmt match the caller's matrices? */
 bool store_versions_match(const PGresult *res, const struct sd_matrix_set *ms);
 

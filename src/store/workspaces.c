@@ -93,26 +93,19 @@ enum sd_rc sd_store_workspace_create(struct sd_db *db, const char *name, const c
     return one_workspace(db, &create_stmt, params, out);
 }
 
+/* read_row for store_read_rows */
+static void read_item(const PGresult *res, int row, void *item)
+{
+    read_row(res, row, item);
+}
+
 enum sd_rc sd_store_workspace_list(struct sd_db *db, struct sd_workspace **items, size_t *count)
 {
-    PGresult *res = NULL;
-    *items = NULL;
-    *count = 0;
-    enum sd_rc rc = sd_db_exec(db, &list_stmt, NULL, &res);
-    if (rc != SD_OK)
-        return rc;
-    size_t n = (size_t)PQntuples(res);
-    struct sd_workspace *arr = calloc(n ? n : 1, sizeof *arr);
-    if (arr == NULL) {
-        PQclear(res);
-        return SD_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
-        read_row(res, (int)i, &arr[i]);
-    PQclear(res);
+    void *arr = NULL;
+    enum sd_rc rc =
+        store_read_rows(db, &list_stmt, NULL, sizeof(struct sd_workspace), read_item, &arr, count);
     *items = arr;
-    *count = n;
-    return SD_OK;
+    return rc;
 }
 
 enum sd_rc sd_store_workspace_set_display_name(struct sd_db *db, const char *name,
